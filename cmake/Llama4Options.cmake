@@ -1,0 +1,21 @@
+# Compiler flags shared by every target, collected in one interface library so a target opts in
+# with a single `target_link_libraries(<target> PRIVATE llama4_flags)`.
+add_library(llama4_flags INTERFACE)
+
+target_compile_options(llama4_flags INTERFACE
+  $<$<CXX_COMPILER_ID:GNU,Clang>:-Wall -Wextra -Wpedantic -Wshadow -Wnon-virtual-dtor
+                                  -Wcast-align -Wunused -Woverloaded-virtual>)
+if(LLAMA4_WERROR)
+  target_compile_options(llama4_flags INTERFACE $<$<CXX_COMPILER_ID:GNU,Clang>:-Werror>)
+endif()
+
+if(LLAMA4_NATIVE AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
+  target_compile_options(llama4_flags INTERFACE -march=native)
+endif()
+
+if(LLAMA4_SANITIZE)
+  # ASan + UBSan; any report aborts the test that caused it, so ctest turns it into a failure.
+  set(_sanitizers -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_compile_options(llama4_flags INTERFACE ${_sanitizers})
+  target_link_options(llama4_flags INTERFACE ${_sanitizers})
+endif()

@@ -1,0 +1,24 @@
+// Where the project's data lives.
+//
+//   golden data    golden/data/ in this repository (the tiny checkpoints and their activations),
+//                  or $LLAMA4_GOLDEN_DIR
+//   tokenizer      Meta's tokenizer.model, kept OUTSIDE the repository (it has its own license):
+//                  $LLAMA4_TOKENIZER, else ../shared/llama4/tokenizer.model next to the checkout
+//
+// Programs and tests call these instead of hard-coding paths; tests that need a file that is not
+// there skip with a message naming the path and the variable to set.
+#pragma once
+
+#include <filesystem>
+
+namespace llama4 {
+
+std::filesystem::path golden_data_dir();
+std::filesystem::path default_tokenizer_path();
+
+// A tiny golden checkpoint by name: "tiny", "tiny-sharded" or "tiny-maverick".
+std::filesystem::path golden_model_dir(const char* name);
+// The golden activations of a tiny model: golden/data/activations-<name>.safetensors.
+std::filesystem::path golden_activations_path(const char* model_name);
+
+}  // namespace llama4

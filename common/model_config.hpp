@@ -1,0 +1,83 @@
+// ModelConfig: the hyperparameters of a Llama 4 text model, read from Hugging Face's config.json.
+//
+// A released checkpoint's config.json is the multimodal `Llama4Config` ("model_type": "llama4")
+// with the text model's settings nested under "text_config"; a text-only export is the bare
+// `Llama4TextConfig` ("model_type": "llama4_text"). Both are accepted. Missing fields take HF's
+// defaults (which are Scout's values, except the token ids: always set those).
+//
+// From the config we derive what every layer does, exactly as HF does (see LayerConfig). The famous
+// trap: `no_rope_layers[l] == 1` means layer l DOES use RoPE. The list is named after the layers it
+// marks with 0.
+#pragma once
+
+#include <cstdint>
+#include <filesystem>
+#include <optional>
+#include <string>
+#include <string_view>
+#include <vector>
+
+namespace llama4 {
+
+// llama3-style RoPE frequency scaling ("rope_scaling" / "rope_parameters" with rope_type llama3).
+struct RopeScaling {
+  double factor = 8.0;
+  double low_freq_factor = 1.0;
+  double high_freq_factor = 4.0;
+  std::int64_t original_max_position_embeddings = 8192;
+};
+
+// What one decoder layer does.
+struct LayerConfig {
+  bool uses_rope = true;                 // no_rope_layers[l] == 1; false: a NoPE layer
+  bool chunked_attention = true;         // layer_types[l] == "chunked_attention"; false: global
+  bool uses_qk_norm = false;             // use_qk_norm and uses_rope
+  bool uses_temperature_tuning = false;  // attn_temperature_tuning and not uses_rope
+  bool is_moe = false;                   // l in moe_layers; false: dense SwiGLU MLP
+};
+
+struct ModelConfig {
+  std::string model_type;        // "llama4" (nested text_config) or "llama4_text"
+  std::int64_t vocab_size = 202048;
+  std::int64_t hidden_size = 5120;
+  std::int64_t intermediate_size = 8192;       // width of each routed expert and the shared expert
+  std::int64_t intermediate_size_mlp = 16384;  // width of the dense MLP layers
+  std::int64_t num_hidden_layers = 48;
+  std::int64_t num_attention_heads = 40;
+  std::int64_t num_key_value_heads = 8;
+  std::int64_t head_dim = 128;
+  std::string hidden_act = "silu";
+  std::int64_t max_position_embeddings = 131072;
+  double rms_norm_eps = 1e-5;
+  double rope_theta = 500000.0;
+  std::optional<RopeScaling> rope_scaling;  // nullopt: plain RoPE (Maverick)
+  std::int64_t num_local_experts = 16;
+  std::int64_t num_experts_per_tok = 1;
+  std::int64_t interleave_moe_layer_step = 1;
+  std::vector<std::int64_t> moe_layers;
+  bool use_qk_norm = true;
+  std::int64_t no_rope_layer_interval = 4;
+  std::vector<int> no_rope_layers;  // 1 = uses RoPE (sic), 0 = NoPE
+  std::optional<std::int64_t> attention_chunk_size = 8192;
+  std::vector<std::string> layer_types;  // "chunked_attention" or "full_attention"
+  bool attn_temperature_tuning = true;
+  double floor_scale = 8192.0;
+  double attn_scale = 0.1;
+  bool tie_word_embeddings = false;
+  std::optional<std::int64_t> bos_token_id = 1;
+  std::vector<std::int64_t> eos_token_ids = {2};
+  std::optional<std::int64_t> pad_token_id;
+
+  std::vector<LayerConfig> layers;  // derived: one entry per decoder layer
+
+  // Query heads that share one key/value head (grouped-query attention).
+  std::int64_t query_heads_per_kv_head() const { return num_attention_heads / num_key_value_heads; }
+};
+
+// Parses config.json text. `source` names the file in error messages.
+ModelConfig parse_model_config(std::string_view json_text, std::string_view source);
+
+// Reads `path`, which is a config.json or a checkpoint directory containing one.
+ModelConfig load_model_config(const std::filesystem::path& path);
+
+}  // namespace llama4

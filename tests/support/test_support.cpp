@@ -1,0 +1,67 @@
+#include "tests/support/test_support.hpp"
+
+#include <cstdlib>
+#include <fstream>
+#include <map>
+#include <memory>
+#include <mutex>
+#include <sstream>
+
+#include "common/data_paths.hpp"
+#include "common/error.hpp"
+
+namespace llama4::testing {
+
+TemporaryDirectory::TemporaryDirectory() {
+  std::string pattern = (std::filesystem::temp_directory_path() / "llama4-test-XXXXXX").string();
+  if (::mkdtemp(pattern.data()) == nullptr) fail("cannot create a temporary directory");
+  path_ = pattern;
+}
+
+TemporaryDirectory::~TemporaryDirectory() {
+  std::error_code ignored;
+  std::filesystem::remove_all(path_, ignored);
+}
+
+void write_file(const std::filesystem::path& path, std::string_view bytes) {
+  std::ofstream out(path, std::ios::binary);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) fail("cannot write ", path);
+}
+
+std::string read_file(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) fail("cannot read ", path);
+  std::ostringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::string safetensors_bytes(std::string_view header, std::string_view data,
+                              long long claimed_header_length) {
+  const unsigned long long length =
+      claimed_header_length >= 0 ? static_cast<unsigned long long>(claimed_header_length) : header.size();
+  std::string bytes;
+  for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((length >> (8 * i)) & 0xff));
+  bytes.append(header);
+  bytes.append(data);
+  return bytes;
+}
+
+const SafetensorsFile& golden_activations(const char* model_name) {
+  static std::mutex mutex;
+  static std::map<std::string, std::unique_ptr<SafetensorsFile>> cache;
+  const std::lock_guard<std::mutex> lock(mutex);
+  auto& slot = cache[model_name];
+  if (!slot) slot = std::make_unique<SafetensorsFile>(golden_activations_path(model_name));
+  return *slot;
+}
+
+::testing::AssertionResult matches_golden(const Tensor& ours, const Tensor& golden,
+                                          Tolerance tolerance) {
+  const Comparison comparison = compare(ours, golden, tolerance);
+  if (comparison.within_tolerance) return ::testing::AssertionSuccess();
+  return ::testing::AssertionFailure() << summary(comparison, golden, tolerance);
+}
+
+}  // namespace llama4::testing

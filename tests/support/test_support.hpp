@@ -1,0 +1,54 @@
+// Helpers shared by every test suite.
+#pragma once
+
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <string>
+#include <string_view>
+
+#include "common/data_paths.hpp"
+#include "common/golden.hpp"
+#include "common/safetensors.hpp"
+#include "common/tensor.hpp"
+
+namespace llama4::testing {
+
+// A fresh directory under /tmp, removed with everything in it when the object goes away.
+class TemporaryDirectory {
+ public:
+  TemporaryDirectory();
+  ~TemporaryDirectory();
+  TemporaryDirectory(const TemporaryDirectory&) = delete;
+  TemporaryDirectory& operator=(const TemporaryDirectory&) = delete;
+  const std::filesystem::path& path() const { return path_; }
+  std::filesystem::path operator/(std::string_view name) const { return path_ / name; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+void write_file(const std::filesystem::path& path, std::string_view bytes);
+std::string read_file(const std::filesystem::path& path);
+
+// The bytes of a safetensors file with this header text and data section. The 8-byte length
+// prefix is the header's size unless `claimed_header_length` says otherwise (to forge bad files).
+std::string safetensors_bytes(std::string_view header, std::string_view data,
+                              long long claimed_header_length = -1);
+
+// The golden activations of a tiny model ("tiny" or "tiny-maverick"), opened once and cached.
+// The golden data is committed in golden/data, so a missing file fails the test loudly.
+const SafetensorsFile& golden_activations(const char* model_name);
+
+// EXPECT_TRUE(matches_golden(ours, golden, tolerance::kLayer)) prints the comparison on failure.
+::testing::AssertionResult matches_golden(const Tensor& ours, const Tensor& golden,
+                                          Tolerance tolerance);
+
+// The path of Meta's tokenizer.model, or skips the current test naming where it looked.
+#define LLAMA4_TOKENIZER_OR_SKIP(path_variable)                                                \
+  const std::filesystem::path path_variable = ::llama4::default_tokenizer_path();              \
+  if (!std::filesystem::exists(path_variable))                                                 \
+  GTEST_SKIP() << "Meta's tokenizer.model not found at " << path_variable                       \
+               << "; set LLAMA4_TOKENIZER to its path (it is not part of this repository)"
+
+}  // namespace llama4::testing
