@@ -99,4 +99,9 @@ inline float16 float_to_float16(float value) {
   return {static_cast<std::uint16_t>(sign | ((rebiased + 0xfffu + lowest_kept_bit) >> 13))};
 }
 
+// Widening for generic code that reads weights of any of the float types.
+inline float to_float(float value) { return value; }
+inline float to_float(bfloat16 value) { return bfloat16_to_float(value); }
+inline float to_float(float16 value) { return float16_to_float(value); }
+
 }  // namespace llama4

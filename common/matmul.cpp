@@ -8,10 +8,6 @@
 namespace llama4 {
 namespace {
 
-inline float to_f32(float value) { return value; }
-inline float to_f32(bfloat16 value) { return bfloat16_to_float(value); }
-inline float to_f32(float16 value) { return float16_to_float(value); }
-
 // Both operands must be plain row-major matrices with matching inner sizes; say which one is not.
 void check_operands(const Tensor& x, const Tensor& weight, const Tensor& y, std::int64_t in,
                     std::int64_t out, const char* function) {
@@ -41,7 +37,7 @@ template <class Weight>
 inline float dot(const float* x, const Weight* w, std::int64_t n) {
   float sum = 0.0f;
 #pragma omp simd reduction(+ : sum)
-  for (std::int64_t i = 0; i < n; ++i) sum += x[i] * to_f32(w[i]);
+  for (std::int64_t i = 0; i < n; ++i) sum += x[i] * to_float(w[i]);
   return sum;
 }
 
@@ -79,7 +75,7 @@ void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
           const float xi = x[(row0 + r) * in + i];
           float* acc = accumulator[r];
 #pragma omp simd
-          for (std::int64_t c = 0; c < width; ++c) acc[c] += xi * to_f32(w[c]);
+          for (std::int64_t c = 0; c < width; ++c) acc[c] += xi * to_float(w[c]);
         }
       }
       for (std::int64_t r = 0; r < group; ++r) {

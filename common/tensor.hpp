@@ -86,6 +86,10 @@ class Tensor {
     return reinterpret_cast<T*>(data_);
   }
   const std::byte* raw_data() const { return data_; }
+  std::byte* writable_raw_data() {
+    check_writable();
+    return data_;
+  }
 
   // One element, converted to float, by index: t.at({row, col}).
   float at(std::initializer_list<std::int64_t> index) const;

@@ -1,0 +1,179 @@
+#include "common/attention.hpp"
+
+#include <algorithm>
+#include <cmath>
+#include <limits>
+
+#include "common/attention_temperature.hpp"
+#include "common/error.hpp"
+#include "common/matmul.hpp"
+#include "common/rms_norm.hpp"
+#include "common/rope.hpp"
+
+namespace llama4 {
+
+AttentionLayer::AttentionLayer(const ModelConfig& config, std::int64_t layer, AttentionWeights weights,
+                               const std::vector<float>& inverse_frequencies)
+    : layer_(layer),
+      kind_(config.layers.at(static_cast<std::size_t>(layer))),
+      heads_(config.num_attention_heads),
+      kv_heads_(config.num_key_value_heads),
+      head_dim_(config.head_dim),
+      chunk_size_(kind_.chunked_attention ? config.attention_chunk_size : std::nullopt),
+      norm_eps_(static_cast<float>(config.rms_norm_eps)),
+      floor_scale_(config.floor_scale),
+      attn_scale_(config.attn_scale),
+      inverse_frequencies_(&inverse_frequencies),
+      weights_(std::move(weights)) {
+  const std::int64_t hidden = config.hidden_size;
+  const std::string where = "layer " + std::to_string(layer) + " attention ";
+  expect_shape(weights_.q_proj, {heads_ * head_dim_, hidden}, where + "q_proj");
+  expect_shape(weights_.k_proj, {kv_heads_ * head_dim_, hidden}, where + "k_proj");
+  expect_shape(weights_.v_proj, {kv_heads_ * head_dim_, hidden}, where + "v_proj");
+  expect_shape(weights_.o_proj, {hidden, heads_ * head_dim_}, where + "o_proj");
+}
+
+AttentionLayer::AttentionLayer(const ModelConfig& config, std::int64_t layer,
+                               const Checkpoint& checkpoint, const WeightNames& names,
+                               const std::vector<float>& inverse_frequencies)
+    : AttentionLayer(
+          config, layer,
+          AttentionWeights{
+              load_weight(checkpoint, names.layer(layer, "self_attn.q_proj.weight"),
+                          {config.num_attention_heads * config.head_dim, config.hidden_size}),
+              load_weight(checkpoint, names.layer(layer, "self_attn.k_proj.weight"),
+                          {config.num_key_value_heads * config.head_dim, config.hidden_size}),
+              load_weight(checkpoint, names.layer(layer, "self_attn.v_proj.weight"),
+                          {config.num_key_value_heads * config.head_dim, config.hidden_size}),
+              load_weight(checkpoint, names.layer(layer, "self_attn.o_proj.weight"),
+                          {config.hidden_size, config.num_attention_heads * config.head_dim})},
+          inverse_frequencies) {}
+
+LayerKVCache AttentionLayer::make_cache(std::int64_t context_length) const {
+  return LayerKVCache(kv_heads_, head_dim_, context_length, chunk_size_);
+}
+
+Tensor AttentionLayer::forward(const Tensor& x, LayerKVCache& cache, ActivationRecorder* recorder) const {
+  const std::int64_t tokens = x.dim(0);
+  const std::int64_t start = cache.next_position();
+  const auto record = [&](const char* stage, const Tensor& t) {
+    if (recorder != nullptr) recorder->record(layer_, stage, t);
+  };
+
+  // Projections, viewed per head.
+  Tensor q = linear(x, weights_.q_proj).reshape({tokens, heads_, head_dim_});     // [T, heads, D]
+  Tensor k = linear(x, weights_.k_proj).reshape({tokens, kv_heads_, head_dim_});  // [T, kv_heads, D]
+  Tensor v = linear(x, weights_.v_proj).reshape({tokens, kv_heads_, head_dim_});  // [T, kv_heads, D]
+  record("q", q);
+  record("k", k);
+  record("v", v);
+
+  if (kind_.uses_rope) {
+    apply_rope(q, start, *inverse_frequencies_);
+    apply_rope(k, start, *inverse_frequencies_);
+    record("q_rope", q);
+    record("k_rope", k);
+    if (kind_.uses_qk_norm) {  // after RoPE, per head, no weight
+      qk_norm(q, norm_eps_);
+      qk_norm(k, norm_eps_);
+      record("q_norm", q);
+      record("k_norm", k);
+    }
+  } else if (kind_.uses_temperature_tuning) {  // NoPE layers: queries only, never the cached keys
+    apply_attention_temperature(q, start, floor_scale_, attn_scale_);
+    record("q_temperature", q);
+  }
+
+  Tensor context = Tensor::zeros({tokens, heads_ * head_dim_});  // [T, heads * D]
+  Tensor probabilities;
+  if (recorder != nullptr) probabilities = Tensor::zeros({heads_, tokens, start + tokens});
+
+  // Store the keys and values, then attend. A chunked layer's cache is a ring of one chunk, so a
+  // call that crosses a chunk boundary is done in pieces: each piece's keys go in, its queries
+  // attend, and only then may the next chunk's keys overwrite the ring.
+  const std::int64_t row = kv_heads_ * head_dim_;
+  std::int64_t piece_start = 0;
+  while (piece_start < tokens) {
+    std::int64_t piece_end = tokens;
+    if (chunk_size_) {
+      const std::int64_t next_boundary = ((start + piece_start) / *chunk_size_ + 1) * *chunk_size_;
+      piece_end = std::min(tokens, next_boundary - start);
+    }
+    for (std::int64_t t = piece_start; t < piece_end; ++t) {
+      cache.append(start + t, k.data<float>() + t * row, v.data<float>() + t * row);
+    }
+    attend(q, piece_start, piece_end, cache, context, recorder ? &probabilities : nullptr, start);
+    piece_start = piece_end;
+  }
+  if (recorder != nullptr) record("attn_probs", probabilities);
+  record("attn_context", context);
+
+  Tensor out = linear(context, weights_.o_proj);  // [T, H]
+  record("attn_out", out);
+  return out;
+}
+
+void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t end,
+                            const LayerKVCache& cache, Tensor& context, Tensor* probabilities,
+                            std::int64_t first_position) const {
+  const std::int64_t group = heads_ / kv_heads_;  // query heads per kv head
+  const std::int64_t row = kv_heads_ * head_dim_;
+  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
+  const float* q_data = q.data<float>();
+  float* context_data = context.data<float>();
+  float* probability_data = probabilities ? probabilities->data<float>() : nullptr;
+  const std::int64_t total_keys = probabilities ? probabilities->dim(2) : 0;
+  const std::int64_t tokens = q.dim(0);
+  // Every query of this piece sees keys from the same first position (0, or its chunk's start), so
+  // the key/value rows are fetched and range-checked once, before the threads start: an exception
+  // must never escape an OpenMP parallel region.
+  const std::int64_t first = cache.first_visible(first_position + start);
+  const float* keys = cache.keys(first, first_position + end - 1);      // [.., kv_heads, D]
+  const float* values = cache.values(first, first_position + end - 1);  // [.., kv_heads, D]
+
+#pragma omp parallel
+  {
+    std::vector<float> scores;  // one per visible key, reused across this thread's queries
+#pragma omp for collapse(2) schedule(static)
+    for (std::int64_t t = start; t < end; ++t) {
+      for (std::int64_t h = 0; h < heads_; ++h) {
+        const std::int64_t position = first_position + t;
+        const std::int64_t count = position - first + 1;  // visible keys: first..position
+        const std::int64_t g = h / group;
+        const float* query = q_data + (t * heads_ + h) * head_dim_;
+
+        // Scores and their softmax (subtract the max so exp never overflows).
+        scores.resize(static_cast<std::size_t>(count));
+        float max_score = -std::numeric_limits<float>::infinity();
+        for (std::int64_t j = 0; j < count; ++j) {
+          const float* key = keys + j * row + g * head_dim_;
+          float dot = 0.0f;
+          for (std::int64_t d = 0; d < head_dim_; ++d) dot += query[d] * key[d];
+          scores[static_cast<std::size_t>(j)] = dot * scale;
+          max_score = std::max(max_score, dot * scale);
+        }
+        float total = 0.0f;
+        for (float& s : scores) {
+          s = std::exp(s - max_score);
+          total += s;
+        }
+        for (float& s : scores) s /= total;
+
+        // context[t, h] = Σ_j p_j · v_j[g]
+        float* out = context_data + (t * heads_ + h) * head_dim_;
+        std::fill_n(out, head_dim_, 0.0f);
+        for (std::int64_t j = 0; j < count; ++j) {
+          const float p = scores[static_cast<std::size_t>(j)];
+          const float* value = values + j * row + g * head_dim_;
+          for (std::int64_t d = 0; d < head_dim_; ++d) out[d] += p * value[d];
+        }
+        if (probability_data != nullptr) {
+          float* probability_row = probability_data + (h * tokens + t) * total_keys;
+          std::copy(scores.begin(), scores.end(), probability_row + first);
+        }
+      }
+    }
+  }
+}
+
+}  // namespace llama4

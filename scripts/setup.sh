@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Installs, from Debian/Ubuntu packages, whatever the project needs and the machine lacks.
+#
+#   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2
+#   scripts/setup.sh --gpu    also Debian's HIP compiler, to build the GPU chapters for AMD
+#
+# Nothing is downloaded at build time; this is the only place packages come from.
+set -euo pipefail
+
+packages=(build-essential cmake ninja-build pkg-config
+          libgtest-dev libgmock-dev libbenchmark-dev
+          nlohmann-json3-dev libpcre2-dev)
+for argument in "$@"; do
+  case "$argument" in
+    --gpu) packages+=(hipcc libamdhip64-dev) ;;
+    *) echo "usage: $0 [--gpu]" >&2; exit 2 ;;
+  esac
+done
+
+missing=()
+for package in "${packages[@]}"; do
+  dpkg-query -W -f='${Status}' "$package" 2>/dev/null | grep -q "install ok installed" || missing+=("$package")
+done
+if ((${#missing[@]} == 0)); then
+  exit 0
+fi
+sudo=""
+if [[ $(id -u) -ne 0 ]]; then sudo=sudo; fi
+echo "setup: installing ${missing[*]}"
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null

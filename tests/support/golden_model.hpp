@@ -1,0 +1,35 @@
+// A golden tiny model for tests: its checkpoint, config, weight names and golden activations.
+#pragma once
+
+#include <string>
+
+#include "common/checkpoint.hpp"
+#include "common/checkpoint_weights.hpp"
+#include "common/model_config.hpp"
+#include "common/safetensors.hpp"
+#include "common/tensor.hpp"
+
+namespace llama4::testing {
+
+struct GoldenModel {
+  std::string model_name;  // "tiny" or "tiny-maverick"
+  Checkpoint checkpoint;
+  ModelConfig config;
+  WeightNames names;
+  const SafetensorsFile* activations;
+
+  // The golden tensor "<case>.<name>", e.g. golden("full", "layers.0.q").
+  Tensor golden(const std::string& case_name, const std::string& name) const;
+  // golden("full", "layers.<layer>.<stage>")
+  Tensor golden(const std::string& case_name, std::int64_t layer, const std::string& stage) const;
+  bool has_golden(const std::string& case_name, std::int64_t layer, const std::string& stage) const;
+  // The case's token ids.
+  std::vector<std::int32_t> tokens(const std::string& case_name) const;
+  // A weight by its name inside the text model ("layers.0.input_layernorm.weight", "norm.weight").
+  Tensor weight(const std::string& name) const;
+};
+
+// Opened once per process and cached.
+const GoldenModel& golden_model(const char* name);
+
+}  // namespace llama4::testing
