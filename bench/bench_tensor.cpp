@@ -21,7 +21,7 @@ Tensor random_tensor(const Shape& shape, DType dtype) {
   std::mt19937 generator(42);
   std::normal_distribution<float> normal(0.0f, 1.0f);
   Tensor t = Tensor::zeros(shape, DType::F32);
-  float* data = t.data<float>();
+  float* data = t.mutable_data<float>();
   for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = normal(generator);
   return dtype == DType::F32 ? t : t.to(dtype);
 }
@@ -53,7 +53,7 @@ void BM_Bf16ToF32(benchmark::State& state) {
   const Tensor source = random_tensor({64 << 20}, DType::BF16);
   Tensor target = Tensor::zeros({64 << 20}, DType::F32);
   const bfloat16* in = source.data<bfloat16>();
-  float* out = target.data<float>();
+  float* out = target.mutable_data<float>();
   const std::int64_t count = source.numel();
   for (auto _ : state) {
 #pragma omp parallel for simd schedule(static)

@@ -35,7 +35,7 @@ Tensor ActivationRecorder::concatenated(std::string_view name) const {
   Tensor joined = Tensor::zeros(shape, calls.front().dtype());
   std::size_t offset = 0;
   for (const Tensor& call : calls) {
-    std::memcpy(joined.writable_raw_data() + offset, call.raw_data(), call.nbytes());
+    std::memcpy(joined.mutable_raw_data() + offset, call.raw_data(), call.nbytes());
     offset += call.nbytes();
   }
   return joined;

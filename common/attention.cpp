@@ -23,7 +23,7 @@ AttentionLayer::AttentionLayer(const ModelConfig& config, std::int64_t layer, At
       norm_eps_(static_cast<float>(config.rms_norm_eps)),
       floor_scale_(config.floor_scale),
       attn_scale_(config.attn_scale),
-      inverse_frequencies_(&inverse_frequencies),
+      inverse_frequencies_(inverse_frequencies),
       weights_(std::move(weights)) {
   const std::int64_t hidden = config.hidden_size;
   const std::string where = "layer " + std::to_string(layer) + " attention ";
@@ -69,8 +69,8 @@ Tensor AttentionLayer::forward(const Tensor& x, LayerKVCache& cache, ActivationR
   record("v", v);
 
   if (kind_.uses_rope) {
-    apply_rope(q, start, *inverse_frequencies_);
-    apply_rope(k, start, *inverse_frequencies_);
+    apply_rope(q, start, inverse_frequencies_);
+    apply_rope(k, start, inverse_frequencies_);
     record("q_rope", q);
     record("k_rope", k);
     if (kind_.uses_qk_norm) {  // after RoPE, per head, no weight
@@ -120,8 +120,8 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
   const std::int64_t row = kv_heads_ * head_dim_;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
   const float* q_data = q.data<float>();
-  float* context_data = context.data<float>();
-  float* probability_data = probabilities ? probabilities->data<float>() : nullptr;
+  float* context_data = context.mutable_data<float>();
+  float* probability_data = probabilities ? probabilities->mutable_data<float>() : nullptr;
   const std::int64_t total_keys = probabilities ? probabilities->dim(2) : 0;
   const std::int64_t tokens = q.dim(0);
   // Every query of this piece sees keys from the same first position (0, or its chunk's start), so
@@ -131,7 +131,9 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
   const float* keys = cache.keys(first, first_position + end - 1);      // [.., kv_heads, D]
   const float* values = cache.values(first, first_position + end - 1);  // [.., kv_heads, D]
 
-#pragma omp parallel
+  // Parallel only when there is enough work: queries x keys x head_dim multiply-adds (twice).
+  const std::int64_t work = (end - start) * heads_ * (first_position + end - first) * head_dim_;
+#pragma omp parallel if (work > (1 << 16))
   {
     std::vector<float> scores;  // one per visible key, reused across this thread's queries
 #pragma omp for collapse(2) schedule(static)

@@ -58,6 +58,7 @@ class AttentionLayer {
   LayerKVCache make_cache(std::int64_t context_length) const;
 
   const LayerConfig& kind() const { return kind_; }
+  const AttentionWeights& weights() const { return weights_; }
 
  private:
   // context: [T, heads * D] from q: [T, heads, D] against the cache (which already holds the T
@@ -71,7 +72,7 @@ class AttentionLayer {
   std::optional<std::int64_t> chunk_size_;
   float norm_eps_;
   double floor_scale_, attn_scale_;
-  const std::vector<float>* inverse_frequencies_;
+  std::vector<float> inverse_frequencies_;  // RoPE θ_i, [D/2]
   AttentionWeights weights_;
 };
 

@@ -15,7 +15,7 @@ void apply_attention_temperature(Tensor& q, std::int64_t start_position, double 
                                  double attn_scale) {
   if (q.rank() != 3 || !q.is_contiguous()) fail("attention temperature: q must be a contiguous [T, heads, D] tensor");
   const std::int64_t row = q.dim(1) * q.dim(2);  // all heads of one token
-  float* data = q.data<float>();
+  float* data = q.mutable_data<float>();
   for (std::int64_t t = 0; t < q.dim(0); ++t) {
     const float scale = attention_temperature(start_position + t, floor_scale, attn_scale);
     for (std::int64_t i = 0; i < row; ++i) data[t * row + i] *= scale;

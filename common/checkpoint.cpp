@@ -1,5 +1,6 @@
 #include "common/checkpoint.hpp"
 
+#include <algorithm>
 #include <fstream>
 #include <sstream>
 
@@ -97,9 +98,24 @@ Checkpoint Checkpoint::open(const std::filesystem::path& location) {
   return checkpoint;
 }
 
+Checkpoint Checkpoint::from_tensors(const std::string& description,
+                                    std::vector<std::pair<std::string, Tensor>> tensors) {
+  Checkpoint checkpoint;
+  checkpoint.location_ = description;
+  for (auto& [name, tensor] : tensors) {
+    TensorEntry entry{name, tensor.dtype(), tensor.shape(), 0, tensor.nbytes()};
+    if (!checkpoint.in_memory_.emplace(name, InMemory{std::move(tensor), std::move(entry)}).second) {
+      fail(description, ": tensor \"", name, "\" given twice");
+    }
+  }
+  return checkpoint;
+}
+
 std::vector<std::string> Checkpoint::names() const {
   std::vector<std::string> names;
   for (const auto& [name, shard] : shard_of_) names.push_back(name);
+  for (const auto& [name, stored] : in_memory_) names.push_back(name);
+  std::sort(names.begin(), names.end());
   return names;
 }
 
@@ -110,21 +126,24 @@ std::size_t Checkpoint::shard_index(std::string_view name) const {
 }
 
 const TensorEntry& Checkpoint::entry(std::string_view name) const {
+  if (const auto found = in_memory_.find(name); found != in_memory_.end()) return found->second.entry;
   return files_[shard_index(name)]->entry(name);
 }
 
 Tensor Checkpoint::tensor(std::string_view name) const {
+  if (const auto found = in_memory_.find(name); found != in_memory_.end()) return found->second.tensor;
   return files_[shard_index(name)]->tensor(name);
 }
 
 const std::filesystem::path& Checkpoint::file_of(std::string_view name) const {
+  if (in_memory_.find(name) != in_memory_.end()) return location_;
   return files_[shard_index(name)]->path();
 }
 
 std::uint64_t Checkpoint::total_bytes() const {
   std::uint64_t total = 0;
-  for (const auto& [name, shard] : shard_of_) {
-    const TensorEntry& found = files_[shard]->entry(name);
+  for (const std::string& name : names()) {
+    const TensorEntry& found = entry(name);
     total += found.end - found.begin;
   }
   return total;

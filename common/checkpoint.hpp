@@ -8,7 +8,9 @@
 //    "weight_map": {"language_model.model.norm.weight": "model-00050-of-00050.safetensors", ...}}
 //
 // A Checkpoint opens either layout (or a single .safetensors file) and answers tensor(name) with a
-// zero-copy view, so the rest of the code never cares how the files were split.
+// zero-copy view, so the rest of the code never cares how the files were split. It can also hold
+// tensors made in memory (from_tensors), which is how the synthetic benchmark models are built: the
+// model code loads them exactly as it loads a downloaded checkpoint.
 #pragma once
 
 #include <cstddef>
@@ -30,10 +32,15 @@ class Checkpoint {
   // `location`: a directory with model.safetensors or model.safetensors.index.json and its shards,
   // or one .safetensors file. Every file is mapped and validated up front.
   static Checkpoint open(const std::filesystem::path& location);
+  // Tensors held in memory; `description` stands in for the location in messages.
+  static Checkpoint from_tensors(const std::string& description,
+                                 std::vector<std::pair<std::string, Tensor>> tensors);
 
   const std::filesystem::path& location() const { return location_; }
   std::vector<std::string> names() const;  // sorted
-  bool contains(std::string_view name) const { return shard_of_.find(name) != shard_of_.end(); }
+  bool contains(std::string_view name) const {
+    return shard_of_.find(name) != shard_of_.end() || in_memory_.find(name) != in_memory_.end();
+  }
   const TensorEntry& entry(std::string_view name) const;
   Tensor tensor(std::string_view name) const;
   // The file that stores `name`.
@@ -48,6 +55,11 @@ class Checkpoint {
   std::filesystem::path location_;
   std::vector<std::shared_ptr<const SafetensorsFile>> files_;
   std::map<std::string, std::size_t, std::less<>> shard_of_;  // tensor name -> index in files_
+  struct InMemory {
+    Tensor tensor;
+    TensorEntry entry;
+  };
+  std::map<std::string, InMemory, std::less<>> in_memory_;  // from_tensors() only
 };
 
 }  // namespace llama4

@@ -11,7 +11,7 @@ void embed_tokens(std::span<const std::int32_t> ids, const Tensor& table, Tensor
   const std::int64_t vocab = table.dim(0);
   const std::int64_t hidden = table.dim(1);
   expect_shape(x, {static_cast<std::int64_t>(ids.size()), hidden}, "embedding output");
-  float* out = x.data<float>();
+  float* out = x.mutable_data<float>();
   for (std::size_t t = 0; t < ids.size(); ++t) {
     const std::int64_t id = ids[t];
     if (id < 0 || id >= vocab) {

@@ -7,7 +7,7 @@ namespace llama4 {
 
 void swiglu(Tensor& gate, const Tensor& up) {
   expect_shape(up, gate.shape(), "swiglu up");
-  float* g = gate.data<float>();
+  float* g = gate.mutable_data<float>();
   const float* u = up.data<float>();
   for (std::int64_t i = 0; i < gate.numel(); ++i) g[i] = silu(g[i]) * u[i];
 }

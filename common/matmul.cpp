@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cstdint>
+#include <cstring>
 
 #include "common/error.hpp"
 
@@ -31,6 +32,10 @@ void check_operands(const Tensor& x, const Tensor& weight, const Tensor& y, std:
   if (!y.is_contiguous() || y.dtype() != DType::F32) fail(function, ": output must be contiguous F32");
 }
 
+// Below this many multiply-adds a product runs on one thread: waking the other threads costs more
+// than the work (and a thread that spins while the machine is busy can cost milliseconds).
+constexpr std::int64_t kParallelWork = 1 << 16;
+
 // One dot product, x[i] * w[i] summed in f32. `omp simd` lets the compiler reorder the sum into
 // vector lanes (it is not allowed to reassociate floats on its own).
 template <class Weight>
@@ -41,46 +46,139 @@ inline float dot(const float* x, const Weight* w, std::int64_t n) {
   return sum;
 }
 
-// y[r, o] = dot(x[r, :], W[o, :]). Threads split the output features, so each weight row is read
-// from memory once and reused for every row of x while it sits in cache.
+// Prefill needs a different kernel. The dot product above loads one x value and one weight for every
+// multiply-add, so loads, not arithmetic, set its pace: fine for decode, where every weight is used
+// once anyway, but prefill has many rows of x to reuse each weight for. So prefill computes a 4 x 4
+// tile of y at a time: each 16-wide slice of x and of W is loaded once and used in four multiply-adds.
+//
+// FloatVector is 16 floats the compiler keeps in one vector register (two on 256-bit machines); the
+// 4 x 4 accumulators are 16 of them. We spell the vectors out (a GCC/Clang extension) because the
+// auto-vectorised version of this loop kept the accumulators in memory and ran no faster than the
+// dot product.
+using FloatVector = float __attribute__((vector_size(64)));
+using Bits32Vector = std::uint32_t __attribute__((vector_size(64)));
+using Bits16Vector = std::uint16_t __attribute__((vector_size(32)));
+constexpr std::int64_t kVectorLanes = 16;
+
+inline FloatVector load_vector(const float* source) {
+  FloatVector v;
+  std::memcpy(&v, source, sizeof v);
+  return v;
+}
+inline FloatVector load_vector(const bfloat16* source) {  // 16 bf16 -> 16 f32: zero-extend, shift up
+  Bits16Vector narrow;
+  std::memcpy(&narrow, source, sizeof narrow);
+  return reinterpret_cast<FloatVector>(__builtin_convertvector(narrow, Bits32Vector) << 16);
+}
+inline FloatVector load_vector(const float16* source) {  // no vector shortcut for f16: one by one
+  FloatVector v;
+  for (int l = 0; l < kVectorLanes; ++l) v[l] = float16_to_float(source[l]);
+  return v;
+}
+
+// y[r0..r0+3, o0..o0+3] = x[r0..r0+3, :] · W[o0..o0+3, :]ᵀ
 template <class Weight>
-void linear_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
-                   std::int64_t in, std::int64_t out) {
-#pragma omp parallel for schedule(static)
-  for (std::int64_t o = 0; o < out; ++o) {
-    const Weight* w_row = weight + o * in;
-    for (std::int64_t r = 0; r < rows; ++r) y[r * out + o] = dot(x + r * in, w_row, in);
+void linear_tile_4x4(const float* x, const Weight* weight, float* y, std::int64_t in, std::int64_t out,
+                     std::int64_t r0, std::int64_t o0) {
+  FloatVector accumulator[4][4] = {};
+  std::int64_t i = 0;
+  for (; i + kVectorLanes <= in; i += kVectorLanes) {
+    FloatVector w[4];
+    for (int b = 0; b < 4; ++b) w[b] = load_vector(weight + (o0 + b) * in + i);
+    for (int a = 0; a < 4; ++a) {
+      const FloatVector x_slice = load_vector(x + (r0 + a) * in + i);
+      for (int b = 0; b < 4; ++b) accumulator[a][b] += x_slice * w[b];
+    }
+  }
+  for (int a = 0; a < 4; ++a) {
+    for (int b = 0; b < 4; ++b) {
+      float sum = 0.0f;
+      for (int l = 0; l < kVectorLanes; ++l) sum += accumulator[a][b][l];
+      for (std::int64_t tail = i; tail < in; ++tail) {  // the last in % 16 elements
+        sum += x[(r0 + a) * in + tail] * to_float(weight[(o0 + b) * in + tail]);
+      }
+      y[(r0 + a) * out + o0 + b] = sum;
+    }
   }
 }
 
-// y[r, :] = sum_i x[r, i] * W[i, :]. Threads split the output columns into blocks; within a block
-// each weight row segment is loaded once and applied to a group of x rows held in `accumulator`.
+// y[r, o] = dot(x[r, :], W[o, :]). Threads split the output features, so each weight row is read
+// from memory once and reused for every row of x while it sits in cache. With four or more rows
+// (prefill), whole 4 x 4 tiles go through linear_tile_4x4; the leftover rows use dot products.
+template <class Weight>
+void linear_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
+                   std::int64_t in, std::int64_t out) {
+  const std::int64_t tiled_rows = rows / 4 * 4;  // 0 for decode
+#pragma omp parallel for schedule(static) if (rows * in * out > kParallelWork)
+  for (std::int64_t o = 0; o < out; o += 4) {
+    const std::int64_t o_end = std::min(o + 4, out);
+    const bool full_tile = o_end - o == 4;
+    if (full_tile) {
+      for (std::int64_t r = 0; r < tiled_rows; r += 4) linear_tile_4x4(x, weight, y, in, out, r, o);
+    }
+    for (std::int64_t oo = o; oo < o_end; ++oo) {
+      for (std::int64_t r = full_tile ? tiled_rows : 0; r < rows; ++r) {
+        y[r * out + oo] = dot(x + r * in, weight + oo * in, in);
+      }
+    }
+  }
+}
+
+// The input-major product: y[r0..r0+R-1, c0..c0+16V-1] = x[r0.., :] · W[:, c0..c0+16V-1]. Row i of W
+// is contiguous, so the kernel walks down W one row at a time, loading V vectors of it and adding
+// x[r, i] times them into R x V accumulators kept in registers. Prefill uses 4 x 4 tiles (4 rows,
+// 64 columns): each weight vector is loaded once and used four times. Decode uses 1 x 4.
+template <int R, int V, class Weight>
+void matmul_tile(const float* x, const Weight* weight, float* y, std::int64_t in, std::int64_t out,
+                 std::int64_t r0, std::int64_t c0) {
+  FloatVector accumulator[R][V] = {};
+  for (std::int64_t i = 0; i < in; ++i) {
+    FloatVector w[V];
+    for (int v = 0; v < V; ++v) w[v] = load_vector(weight + i * out + c0 + v * kVectorLanes);
+    for (int a = 0; a < R; ++a) {
+      const float x_value = x[(r0 + a) * in + i];
+      for (int v = 0; v < V; ++v) accumulator[a][v] += x_value * w[v];
+    }
+  }
+  for (int a = 0; a < R; ++a) {
+    for (int v = 0; v < V; ++v) {
+      std::memcpy(y + (r0 + a) * out + c0 + v * kVectorLanes, &accumulator[a][v], sizeof(FloatVector));
+    }
+  }
+}
+
+// y[r, :] = sum_i x[r, i] * W[i, :]. Threads split the output columns into groups; each group goes
+// through register tiles. Prefill (4 rows or more) uses groups of 64 columns in 4 x 4 tiles, then one
+// row at a time. Decode (fewer rows) uses groups of 256 columns in 1 x 16 tiles: every weight row then
+// contributes 512 contiguous bytes at a time, which the hardware prefetcher streams better than 128.
+// Columns past the last whole vector (out % 16) are summed one by one.
 template <class Weight>
 void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
                    std::int64_t in, std::int64_t out) {
-  constexpr std::int64_t kColumns = 256;  // output columns per block
-  constexpr std::int64_t kRows = 16;      // x rows per group: accumulator = 16 KB, fits L1
-  const std::int64_t blocks = (out + kColumns - 1) / kColumns;
-#pragma omp parallel for schedule(static)
-  for (std::int64_t block = 0; block < blocks; ++block) {
-    const std::int64_t begin = block * kColumns;
-    const std::int64_t width = std::min(kColumns, out - begin);
-    float accumulator[kRows][kColumns];
-    for (std::int64_t row0 = 0; row0 < rows; row0 += kRows) {
-      const std::int64_t group = std::min(kRows, rows - row0);
-      for (std::int64_t r = 0; r < group; ++r) std::fill_n(accumulator[r], width, 0.0f);
-      for (std::int64_t i = 0; i < in; ++i) {
-        const Weight* w = weight + i * out + begin;
-        for (std::int64_t r = 0; r < group; ++r) {
-          const float xi = x[(row0 + r) * in + i];
-          float* acc = accumulator[r];
-#pragma omp simd
-          for (std::int64_t c = 0; c < width; ++c) acc[c] += xi * to_float(w[c]);
-        }
+  const std::int64_t vectors = out / kVectorLanes;
+  const std::int64_t tiled_rows = rows / 4 * 4;
+  const std::int64_t group_vectors = rows >= 4 ? 4 : 16;
+  const std::int64_t groups = (vectors + group_vectors - 1) / group_vectors;
+#pragma omp parallel for schedule(static) if (rows * in * out > kParallelWork)
+  for (std::int64_t group = 0; group < groups; ++group) {
+    const std::int64_t first_vector = group * group_vectors;
+    const std::int64_t c0 = first_vector * kVectorLanes;
+    if (vectors - first_vector < group_vectors) {  // the last, partial group: a vector at a time
+      for (std::int64_t v = first_vector; v < vectors; ++v) {
+        for (std::int64_t r = 0; r < rows; ++r) matmul_tile<1, 1>(x, weight, y, in, out, r, v * kVectorLanes);
       }
-      for (std::int64_t r = 0; r < group; ++r) {
-        std::copy_n(accumulator[r], width, y + (row0 + r) * out + begin);
-      }
+    } else if (group_vectors == 4) {
+      for (std::int64_t r = 0; r < tiled_rows; r += 4) matmul_tile<4, 4>(x, weight, y, in, out, r, c0);
+      for (std::int64_t r = tiled_rows; r < rows; ++r) matmul_tile<1, 4>(x, weight, y, in, out, r, c0);
+    } else {
+      for (std::int64_t r = 0; r < rows; ++r) matmul_tile<1, 16>(x, weight, y, in, out, r, c0);
+    }
+  }
+  for (std::int64_t c = vectors * kVectorLanes; c < out; ++c) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float sum = 0.0f;
+      for (std::int64_t i = 0; i < in; ++i) sum += x[r * in + i] * to_float(weight[i * out + c]);
+      y[r * out + c] = sum;
     }
   }
 }
@@ -93,7 +191,7 @@ void linear(const Tensor& x, const Tensor& weight, Tensor& y) {
   const std::int64_t in = weight.dim(1);
   check_operands(x, weight, y, in, out, "linear");
   const float* x_data = x.data<float>();
-  float* y_data = y.data<float>();
+  float* y_data = y.mutable_data<float>();
   const std::int64_t rows = x.dim(0);
   switch (weight.dtype()) {
     case DType::BF16: return linear_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
@@ -118,7 +216,7 @@ void matmul(const Tensor& x, const Tensor& weight, Tensor& y) {
   const std::int64_t out = weight.dim(1);
   check_operands(x, weight, y, in, out, "matmul");
   const float* x_data = x.data<float>();
-  float* y_data = y.data<float>();
+  float* y_data = y.mutable_data<float>();
   const std::int64_t rows = x.dim(0);
   switch (weight.dtype()) {
     case DType::BF16: return matmul_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);

@@ -347,6 +347,37 @@ ModelConfig parse_model_config(std::string_view json_text, std::string_view sour
   return config;
 }
 
+namespace {
+
+// Weights of the model; `experts_used`: how many routed experts to count per MoE layer.
+std::uint64_t count_parameters(const ModelConfig& config, std::int64_t experts_used) {
+  const auto h = static_cast<std::uint64_t>(config.hidden_size);
+  const auto v = static_cast<std::uint64_t>(config.vocab_size);
+  const auto q = static_cast<std::uint64_t>(config.num_attention_heads * config.head_dim);
+  const auto kv = static_cast<std::uint64_t>(config.num_key_value_heads * config.head_dim);
+  const auto width = static_cast<std::uint64_t>(config.intermediate_size);
+  const auto dense_width = static_cast<std::uint64_t>(config.intermediate_size_mlp);
+  std::uint64_t total = v * h + h + (config.tie_word_embeddings ? 0 : v * h);  // embedding, norm, head
+  for (const LayerConfig& layer : config.layers) {
+    total += 2 * h + 2 * h * q + 2 * h * kv;  // two norms; q and o; k and v
+    if (layer.is_moe) {
+      const auto experts = static_cast<std::uint64_t>(config.num_local_experts);
+      total += experts * h;                                              // router
+      total += static_cast<std::uint64_t>(experts_used) * 3 * h * width;  // routed experts
+      total += 3 * h * width;                                             // shared expert
+    } else {
+      total += 3 * h * dense_width;
+    }
+  }
+  return total;
+}
+
+}  // namespace
+
+std::uint64_t ModelConfig::total_parameters() const { return count_parameters(*this, num_local_experts); }
+
+std::uint64_t ModelConfig::active_parameters() const { return count_parameters(*this, num_experts_per_tok); }
+
 ModelConfig load_model_config(const std::filesystem::path& path) {
   const std::filesystem::path file =
       std::filesystem::is_directory(path) ? path / "config.json" : path;

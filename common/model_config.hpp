@@ -72,6 +72,12 @@ struct ModelConfig {
 
   // Query heads that share one key/value head (grouped-query attention).
   std::int64_t query_heads_per_kv_head() const { return num_attention_heads / num_key_value_heads; }
+
+  // Number of weights in the text model (embedding, layers, final norm, LM head).
+  std::uint64_t total_parameters() const;
+  // Weights one token uses: every routed expert it is not sent to is skipped. This is the "17B
+  // active" of Llama 4 Scout's name.
+  std::uint64_t active_parameters() const;
 };
 
 // Parses config.json text. `source` names the file in error messages.

@@ -37,7 +37,7 @@ Tensor MoeLayer::expert(std::int64_t expert_index, const Tensor& x) const {
   const std::int64_t rows = x.dim(0);
   Tensor hidden = Tensor::zeros({rows, width_});  // [n, I] = silu(gate) ⊙ up
   const float* gu = gate_up.data<float>();
-  float* h = hidden.data<float>();
+  float* h = hidden.mutable_data<float>();
   for (std::int64_t r = 0; r < rows; ++r) {
     const float* gate = gu + r * 2 * width_;  // first half of the row
     const float* up = gate + width_;          // second half
@@ -53,7 +53,7 @@ Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
 
   // routed[t] = Σ over t's chosen experts e of expert_e(score · x[t]), one expert at a time.
   Tensor routed = Tensor::zeros({tokens, hidden});  // [T, H]
-  float* routed_data = routed.data<float>();
+  float* routed_data = routed.mutable_data<float>();
   const float* x_data = x.data<float>();
   for (std::int64_t e = 0; e < experts; ++e) {
     // Gather the tokens routed to e, each scaled by its router score.
@@ -66,7 +66,7 @@ Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
     }
     if (rows.empty()) continue;
     Tensor expert_input = Tensor::zeros({static_cast<std::int64_t>(rows.size()), hidden});  // [n, H]
-    float* in = expert_input.data<float>();
+    float* in = expert_input.mutable_data<float>();
     for (std::size_t n = 0; n < rows.size(); ++n) {
       for (std::int64_t i = 0; i < hidden; ++i) in[n * hidden + i] = scores[n] * x_data[rows[n] * hidden + i];
     }
@@ -81,15 +81,15 @@ Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
   if (recorder != nullptr) {
     Tensor index = Tensor::zeros({tokens, top_k_}, DType::I32);
     Tensor score = Tensor::zeros({tokens, top_k_});
-    std::memcpy(index.data<std::int32_t>(), choice.expert_index.data(), index.nbytes());
-    std::memcpy(score.data<float>(), choice.expert_score.data(), score.nbytes());
+    std::memcpy(index.mutable_data<std::int32_t>(), choice.expert_index.data(), index.nbytes());
+    std::memcpy(score.mutable_data<float>(), choice.expert_score.data(), score.nbytes());
     recorder->record(layer_, "router_logits", choice.logits);
     recorder->record(layer_, "expert_index", index);
     recorder->record(layer_, "expert_score", score);
     recorder->record(layer_, "routed_out", routed);
     recorder->record(layer_, "shared_out", result);
   }
-  float* result_data = result.data<float>();
+  float* result_data = result.mutable_data<float>();
   for (std::int64_t i = 0; i < result.numel(); ++i) result_data[i] += routed_data[i];
   return result;
 }
@@ -99,11 +99,11 @@ Tensor MoeLayer::forward_every_expert(const Tensor& x) const {
   const std::int64_t experts = weights_.router.dim(0);
   const RouterChoice choice = route_tokens(x, weights_.router, top_k_);
   Tensor result = weights_.shared_expert.forward(x);
-  float* result_data = result.data<float>();
+  float* result_data = result.mutable_data<float>();
   for (std::int64_t e = 0; e < experts; ++e) {
     // Scores for expert e: sigmoid(logit) if chosen, else sigmoid(-inf) = 0 (HF's scatter of -inf).
     Tensor scaled = x.clone();
-    float* data = scaled.data<float>();
+    float* data = scaled.mutable_data<float>();
     for (std::int64_t t = 0; t < tokens; ++t) {
       float score = 0.0f;
       for (std::int64_t i = 0; i < top_k_; ++i) {

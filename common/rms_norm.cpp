@@ -35,7 +35,7 @@ void rms_norm(const Tensor& x, const Tensor& weight, float eps, Tensor& y) {
   expect_shape(weight, {x.dim(1)}, "rms_norm weight");
   expect_shape(y, x.shape(), "rms_norm output");
   const float* in = x.data<float>();
-  float* out = y.data<float>();
+  float* out = y.mutable_data<float>();
   switch (weight.dtype()) {
     case DType::BF16:
       return rms_norm_rows(in, weight.data<bfloat16>(), eps, out, x.dim(0), x.dim(1));
@@ -56,7 +56,7 @@ void qk_norm(Tensor& x, float eps) {
   if (x.rank() != 3 || !x.is_contiguous()) fail("qk_norm: x must be a contiguous [T, heads, D] tensor");
   const std::int64_t head_dim = x.dim(2);
   const std::int64_t vectors = x.dim(0) * x.dim(1);  // one norm per (token, head): per head!
-  float* data = x.data<float>();
+  float* data = x.mutable_data<float>();
   for (std::int64_t v = 0; v < vectors; ++v) {
     float* head = data + v * head_dim;
     const float scale = inverse_rms(head, head_dim, eps);

@@ -46,7 +46,7 @@ void apply_rope(Tensor& x, std::int64_t start_position, const std::vector<float>
   if (static_cast<std::int64_t>(inverse_frequencies.size()) * 2 != head_dim) {
     fail("apply_rope: ", inverse_frequencies.size(), " frequencies for head_dim ", head_dim);
   }
-  float* data = x.data<float>();
+  float* data = x.mutable_data<float>();
   for (std::int64_t t = 0; t < tokens; ++t) {
     const auto position = static_cast<float>(start_position + t);
     for (std::int64_t i = 0; i < head_dim / 2; ++i) {

@@ -114,7 +114,7 @@ Tensor Tensor::from_values(const Shape& shape, const std::vector<float>& values)
   if (static_cast<std::int64_t>(values.size()) != tensor.numel()) {
     fail("from_values: ", values.size(), " values do not fill shape ", shape_string(shape));
   }
-  std::copy(values.begin(), values.end(), tensor.data<float>());
+  std::copy(values.begin(), values.end(), tensor.mutable_data<float>());
   return tensor;
 }
 

@@ -73,20 +73,22 @@ class Tensor {
   bool is_contiguous() const;
   bool is_writable() const { return writable_; }
 
-  // Typed pointers to the first element. The dtype must match T (see dtype_of).
+  // Typed pointers to the first element; the dtype must match T (see dtype_of). Reading and writing
+  // are spelled differently on purpose: data<T>() is always read-only (so reading a checkpoint view
+  // just works), mutable_data<T>() is for writing and refuses read-only views.
   template <class T>
   const T* data() const {
     check_dtype(dtype_of<T>());
     return reinterpret_cast<const T*>(data_);
   }
   template <class T>
-  T* data() {
+  T* mutable_data() {
     check_dtype(dtype_of<T>());
     check_writable();
     return reinterpret_cast<T*>(data_);
   }
   const std::byte* raw_data() const { return data_; }
-  std::byte* writable_raw_data() {
+  std::byte* mutable_raw_data() {
     check_writable();
     return data_;
   }

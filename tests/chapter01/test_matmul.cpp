@@ -16,7 +16,7 @@ namespace {
 Tensor random_tensor(const Shape& shape, std::mt19937& generator, DType dtype = DType::F32) {
   std::normal_distribution<float> normal(0.0f, 1.0f);
   Tensor t = Tensor::zeros(shape, DType::F32);
-  float* data = t.data<float>();
+  float* data = t.mutable_data<float>();
   for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = normal(generator);
   return dtype == DType::F32 ? t : t.to(dtype);
 }

@@ -94,6 +94,17 @@ TEST(ModelConfig, PublishedMaverickValues) {
   }
 }
 
+// The model card's "17B active, 109B total" (Scout) and "400B total" (Maverick): the text model's
+// share, computed in the spec (§1.2) as 107.77 B / 17.17 B and 400.71 B / 17.19 B.
+TEST(ModelConfig, ParameterCountsMatchThePublishedSizes) {
+  const ModelConfig scout = parse(scout_config());
+  EXPECT_NEAR(static_cast<double>(scout.total_parameters()) / 1e9, 107.77, 0.01);
+  EXPECT_NEAR(static_cast<double>(scout.active_parameters()) / 1e9, 17.17, 0.01);
+  const ModelConfig maverick = parse(maverick_config());
+  EXPECT_NEAR(static_cast<double>(maverick.total_parameters()) / 1e9, 400.71, 0.01);
+  EXPECT_NEAR(static_cast<double>(maverick.active_parameters()) / 1e9, 17.19, 0.01);
+}
+
 TEST(ModelConfig, GoldenTinyConfig) {
   const ModelConfig config = load_model_config(golden_model_dir("tiny"));
   EXPECT_EQ(config.model_type, "llama4");

@@ -105,7 +105,7 @@ TEST(Tensor, ReadOnlyViewsRefuseWrites) {
   EXPECT_EQ(view.at({1, 0}), 3.0f);
   EXPECT_THAT([&] { view.set({0, 0}, 5.0f); },
               ::testing::ThrowsMessage<Error>(HasSubstr("read-only view")));
-  EXPECT_THAT([&] { view.data<float>(); }, ::testing::ThrowsMessage<Error>(HasSubstr("read-only")));
+  EXPECT_THAT([&] { view.mutable_data<float>(); }, ::testing::ThrowsMessage<Error>(HasSubstr("read-only")));
   Tensor copy = view.clone();
   copy.set({0, 0}, 5.0f);
   EXPECT_EQ(copy.at({0, 0}), 5.0f);

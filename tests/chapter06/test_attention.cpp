@@ -61,7 +61,7 @@ TEST_P(Attention, FullPrefillMatchesGoldenAtEveryStage) {
                                model.golden("full", l, "attn_probs"), tolerance::kProjection))
         << "layer " << l;
     EXPECT_TRUE(matches_golden(recorder.concatenated("layers." + std::to_string(l) + ".attn_out"),
-                               model.golden("full", l, "attn_out"), tolerance::kLayer))
+                               model.golden("full", l, "attn_out"), tolerance::kProjection))
         << "layer " << l;
   }
 }
@@ -75,10 +75,10 @@ TEST_P(Attention, PrefillOf10Then14SingleTokenStepsEqualsFullSequence) {
     const AttentionLayer layer(model.config, l, model.checkpoint, model.names, frequencies);
     const ActivationRecorder recorder = run_in_calls(model, layer, l, "decode", prefill_then_single_tokens(10, 24));
     const Tensor out = recorder.concatenated("layers." + std::to_string(l) + ".attn_out");
-    EXPECT_TRUE(matches_golden(out, model.golden("decode", l, "attn_out"), tolerance::kLayer)) << "layer " << l;
-    EXPECT_TRUE(matches_golden(out, model.golden("full", l, "attn_out"), tolerance::kLayer)) << "layer " << l;
+    EXPECT_TRUE(matches_golden(out, model.golden("decode", l, "attn_out"), tolerance::kProjection)) << "layer " << l;
+    EXPECT_TRUE(matches_golden(out, model.golden("full", l, "attn_out"), tolerance::kProjection)) << "layer " << l;
     EXPECT_TRUE(matches_golden(recorder.concatenated("layers." + std::to_string(l) + ".attn_context"),
-                               model.golden("decode", l, "attn_context"), tolerance::kLayer))
+                               model.golden("decode", l, "attn_context"), tolerance::kProjection))
         << "layer " << l;
   }
 }
@@ -93,7 +93,7 @@ TEST(Attention, SecondPrefillAtOffset5) {
     const AttentionLayer layer(model.config, l, model.checkpoint, model.names, frequencies);
     const ActivationRecorder recorder = run_in_calls(model, layer, l, "offset", {5, 7});
     EXPECT_TRUE(matches_golden(recorder.concatenated("layers." + std::to_string(l) + ".attn_out"),
-                               model.golden("offset", l, "attn_out"), tolerance::kLayer))
+                               model.golden("offset", l, "attn_out"), tolerance::kProjection))
         << "layer " << l;
     // The second call's probabilities: [heads, 7, 12], with everything outside the mask exactly 0.
     EXPECT_TRUE(matches_golden(recorder.last("layers." + std::to_string(l) + ".attn_probs"),

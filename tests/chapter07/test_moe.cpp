@@ -33,9 +33,9 @@ TEST_P(Moe, RouterAndExpertsMatchGolden) {
       EXPECT_TRUE(matches_golden(recorder.last(layer_name(l, "router_logits")), model.golden(case_name, l, "router_logits"), tolerance::kProjection)) << l;
       EXPECT_TRUE(matches_golden(recorder.last(layer_name(l, "expert_index")), model.golden(case_name, l, "expert_index"), tolerance::kExact)) << l;
       EXPECT_TRUE(matches_golden(recorder.last(layer_name(l, "expert_score")), model.golden(case_name, l, "expert_score"), tolerance::kProjection)) << l;
-      EXPECT_TRUE(matches_golden(recorder.last(layer_name(l, "shared_out")), model.golden(case_name, l, "shared_out"), tolerance::kLayer)) << l;
-      EXPECT_TRUE(matches_golden(recorder.last(layer_name(l, "routed_out")), model.golden(case_name, l, "routed_out"), tolerance::kLayer)) << l;
-      EXPECT_TRUE(matches_golden(out, model.golden(case_name, l, "ffn_out"), tolerance::kLayer)) << case_name << " layer " << l;
+      EXPECT_TRUE(matches_golden(recorder.last(layer_name(l, "shared_out")), model.golden(case_name, l, "shared_out"), tolerance::kProjection)) << l;
+      EXPECT_TRUE(matches_golden(recorder.last(layer_name(l, "routed_out")), model.golden(case_name, l, "routed_out"), tolerance::kProjection)) << l;
+      EXPECT_TRUE(matches_golden(out, model.golden(case_name, l, "ffn_out"), tolerance::kProjection)) << case_name << " layer " << l;
     }
   }
 }
@@ -47,7 +47,7 @@ TEST_P(Moe, DenseLayersMatchGolden) {
     const FeedForward mlp = FeedForward::load(model.checkpoint, model.names.layer(l, "feed_forward."),
                                               model.config.hidden_size, model.config.intermediate_size_mlp);
     const Tensor out = mlp.forward(model.golden("full", l, "ffn_norm"));
-    EXPECT_TRUE(matches_golden(out, model.golden("full", l, "mlp_out"), tolerance::kLayer)) << "layer " << l;
+    EXPECT_TRUE(matches_golden(out, model.golden("full", l, "mlp_out"), tolerance::kProjection)) << "layer " << l;
   }
 }
 
@@ -81,7 +81,7 @@ TEST(Moe, ScalingTheOutputInsteadOfTheInputFailsGolden) {
     const Tensor y = moe.expert(static_cast<std::int64_t>(index.at({t, 0})), x.slice(0, t, t + 1));  // unscaled input
     for (std::int64_t i = 0; i < x.dim(1); ++i) wrong.set({t, i}, score.at({t, 0}) * y.at({0, i}));  // scaled output
   }
-  EXPECT_FALSE(matches_golden(wrong, model.golden("full", l, "routed_out"), tolerance::kLayer));
+  EXPECT_FALSE(matches_golden(wrong, model.golden("full", l, "routed_out"), tolerance::kProjection));
   // ...while scaling the input, with the same pieces, passes.
   Tensor right = Tensor::zeros(x.shape());
   for (std::int64_t t = 0; t < x.dim(0); ++t) {
@@ -90,7 +90,7 @@ TEST(Moe, ScalingTheOutputInsteadOfTheInputFailsGolden) {
     const Tensor y = moe.expert(static_cast<std::int64_t>(index.at({t, 0})), scaled);
     for (std::int64_t i = 0; i < x.dim(1); ++i) right.set({t, i}, y.at({0, i}));
   }
-  EXPECT_TRUE(matches_golden(right, model.golden("full", l, "routed_out"), tolerance::kLayer));
+  EXPECT_TRUE(matches_golden(right, model.golden("full", l, "routed_out"), tolerance::kProjection));
 }
 
 // gate_up_proj [E, H, 2I]: the first I columns are the gate. Taking the up half as the gate fails.
@@ -107,7 +107,7 @@ TEST(Moe, GateIsTheFirstHalfOfGateUp) {
         reordered.set({e, i, (c + width) % (2 * width)}, swapped.gate_up_proj.at({e, i, c}));
   swapped.gate_up_proj = reordered;
   const MoeLayer wrong(model.config, l, swapped);
-  EXPECT_FALSE(matches_golden(wrong.forward(model.golden("full", l, "ffn_norm")), model.golden("full", l, "ffn_out"), tolerance::kLayer));
+  EXPECT_FALSE(matches_golden(wrong.forward(model.golden("full", l, "ffn_norm")), model.golden("full", l, "ffn_out"), tolerance::kProjection));
 }
 
 TEST(Moe, RouterPicksTheLargestLogitAndSigmoidsOnlyIt) {

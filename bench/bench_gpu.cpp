@@ -1,0 +1,230 @@
+// Chapter 09 benchmarks: the GPU's memory bandwidth, the matrix kernels at Scout's shapes, and the
+// whole model's decode and prefill speed, each judged against the bandwidth measured in the same
+// process.
+//
+//   build/bin/bench_gpu                                  everything, on synthetic 100m and 1b
+//   build/bin/bench_gpu --models 100m,1b,scout-layer     also one full-size Scout layer (8.6 GB)
+//   build/bin/bench_gpu --device 1 --decode 128 --prefill 512 --skip-kernels
+//
+// Decoding one token reads every active weight once (Model::bytes_read_per_token): memory
+// bandwidth, not arithmetic, sets its speed, so each figure is given as GB/s of weights read and as
+// a percentage of the bandwidth ceiling. The output is Markdown, ready for bench/RESULTS.md.
+//
+// A plain program rather than a Google Benchmark one: GPU work is queued, so timing means
+// "synchronise, start the clock, queue N runs, synchronise, stop", which is easiest to show
+// written out; and it builds with nothing but the project (gpu/standalone_test.sh can build it).
+#include <algorithm>
+#include <chrono>
+#include <cstdio>
+#include <cstring>
+#include <ctime>
+#include <random>
+#include <sstream>
+#include <string>
+#include <vector>
+
+#include "common/error.hpp"
+#include "common/model.hpp"
+#include "common/synthetic_model.hpp"
+#include "gpu/bandwidth.hpp"
+#include "gpu/device.hpp"
+#include "gpu/gpu_model.hpp"
+#include "gpu/matmul.hpp"
+
+namespace llama4 {
+namespace {
+
+struct Options {
+  int device = 0;
+  std::vector<std::string> models = {"100m", "1b"};
+  std::int64_t decode_tokens = 64;
+  std::int64_t prefill_tokens = 128;
+  bool kernels = true;
+};
+
+Options parse(int argc, char** argv) {
+  Options options;
+  for (int i = 1; i < argc; ++i) {
+    const std::string flag = argv[i];
+    const auto value = [&]() -> std::string {
+      if (i + 1 >= argc) fail(flag, " needs a value");
+      return argv[++i];
+    };
+    if (flag == "--device") options.device = std::stoi(value());
+    else if (flag == "--decode") options.decode_tokens = std::stoll(value());
+    else if (flag == "--prefill") options.prefill_tokens = std::stoll(value());
+    else if (flag == "--skip-kernels") options.kernels = false;
+    else if (flag == "--models") {
+      options.models.clear();
+      std::stringstream list(value());
+      for (std::string name; std::getline(list, name, ',');) {
+        if (!name.empty()) options.models.push_back(name);
+      }
+    } else {
+      fail("unknown option \"", flag, "\"; options: --device N, --models a,b, --decode N, --prefill N, --skip-kernels");
+    }
+  }
+  return options;
+}
+
+double now_seconds() {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
+}
+
+// Seconds per run of `work`: one warm-up, then enough runs for about a quarter of a second, timed
+// from before the first launch to after the GPU has finished the last.
+template <class Work>
+double seconds_per_run(Work work) {
+  work();
+  gpu::synchronize();
+  double start = now_seconds();
+  work();
+  gpu::synchronize();
+  const double once = std::max(now_seconds() - start, 1e-6);
+  const int runs = static_cast<int>(std::clamp(0.25 / once, 3.0, 1000.0));
+  start = now_seconds();
+  for (int r = 0; r < runs; ++r) work();
+  gpu::synchronize();
+  return (now_seconds() - start) / runs;
+}
+
+std::string today() {
+  const std::time_t now = std::time(nullptr);
+  char text[32];
+  std::strftime(text, sizeof text, "%Y-%m-%d", std::gmtime(&now));
+  return text;
+}
+
+// ---------------------------------------------------------------------------------------------
+
+// The bandwidth ceiling: a 1 GiB read (far larger than any cache) and a 1 GiB device-to-device copy.
+double measure_bandwidth() {
+  constexpr std::int64_t kFloats = std::int64_t{1} << 28;  // 1 GiB
+  gpu::DeviceBuffer<float> a(kFloats), b(kFloats), sink(1);
+  gpu::clear_device_memory(a.data(), a.bytes());
+  const double read = gpu::read_bandwidth(a.data(), kFloats, sink.data(), 20);
+  const double copy = gpu::copy_bandwidth(b.data(), a.data(), kFloats, 20);
+  std::printf("## Memory bandwidth\n\n| probe | GB/s |\n| --- | ---: |\n| read kernel, 1 GiB | %.0f |\n"
+              "| device-to-device copy, 1 GiB (read + write) | %.0f |\n\n"
+              "The ceiling below is the read kernel's figure: decoding reads weights, it writes almost nothing.\n\n",
+              read / 1e9, copy / 1e9);
+  return read;
+}
+
+// linear (W [out, in]) and matmul (W [in, out]) at the shapes of one Scout layer and its LM head.
+void bench_kernels(double ceiling) {
+  struct Shape {
+    const char* what;
+    bool input_major;  // matmul (routed experts) rather than linear
+    std::int64_t in, out;
+  };
+  const std::vector<Shape> shapes = {
+      {"q_proj / o_proj (linear)", false, 5120, 5120},
+      {"k_proj / v_proj (linear)", false, 5120, 1024},
+      {"shared expert gate / up (linear)", false, 5120, 8192},
+      {"shared expert down (linear)", false, 8192, 5120},
+      {"router (linear)", false, 5120, 16},
+      {"expert gate_up (matmul)", true, 5120, 16384},
+      {"expert down (matmul)", true, 8192, 5120},
+      {"LM head (linear)", false, 5120, 202048},
+  };
+  std::printf("## Matrix kernels at Scout's shapes\n\nbf16 weights, f32 activations. GB/s counts the weight, "
+              "input and output bytes once per run.\n\n"
+              "| kernel | in → out | rows | µs | GB/s | of bandwidth | GFLOP/s |\n"
+              "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+  for (const Shape& shape : shapes) {
+    gpu::DeviceBuffer<bfloat16> weight(static_cast<std::size_t>(shape.in * shape.out));
+    gpu::clear_device_memory(weight.data(), weight.bytes());
+    for (const std::int64_t rows : {std::int64_t{1}, std::int64_t{32}}) {
+      gpu::DeviceBuffer<float> x(static_cast<std::size_t>(rows * shape.in)), y(static_cast<std::size_t>(rows * shape.out));
+      gpu::clear_device_memory(x.data(), x.bytes());
+      const double seconds = seconds_per_run([&] {
+        if (shape.input_major) {
+          gpu::matmul(x.data(), weight.data(), y.data(), rows, shape.in, shape.out);
+        } else {
+          gpu::linear(x.data(), weight.data(), y.data(), rows, shape.in, shape.out);
+        }
+      });
+      const double bytes = static_cast<double>(weight.bytes() + x.bytes() + y.bytes());
+      const double flops = 2.0 * static_cast<double>(rows * shape.in * shape.out);
+      std::printf("| %s | %lld → %lld | %lld | %.1f | %.0f | %.0f%% | %.0f |\n", shape.what,
+                  static_cast<long long>(shape.in), static_cast<long long>(shape.out), static_cast<long long>(rows),
+                  seconds * 1e6, bytes / seconds / 1e9, 100 * bytes / seconds / ceiling, flops / seconds / 1e9);
+      std::fflush(stdout);
+    }
+  }
+  std::printf("\n");
+}
+
+// Decode and prefill of GpuModel on a synthetic model.
+void bench_model(const std::string& name, const Options& options, double ceiling) {
+  const ModelConfig config = synthetic_config(name);
+  const double build_start = now_seconds();
+  std::fprintf(stderr, "building synthetic %s on the host...\n", name.c_str());
+  const std::int64_t context = options.prefill_tokens + options.decode_tokens + 16;
+  gpu::GpuModel model(Model(config, synthetic_checkpoint(config, 1)), context, options.device);
+  const double load_seconds = now_seconds() - build_start;
+
+  std::mt19937 generator(1);
+  std::uniform_int_distribution<std::int32_t> any_token(0, static_cast<std::int32_t>(config.vocab_size - 1));
+  std::vector<std::int32_t> prompt(static_cast<std::size_t>(options.prefill_tokens));
+  for (std::int32_t& id : prompt) id = any_token(generator);
+
+  // Prefill: the prompt in one forward pass (last-row logits, as generation does); best of three.
+  double prefill_seconds = 1e30;
+  for (int attempt = 0; attempt < 3; ++attempt) {
+    model.reset();
+    const double start = now_seconds();
+    (void)model.forward_greedy(prompt);  // returns once the token id is back: the GPU is done
+    prefill_seconds = std::min(prefill_seconds, now_seconds() - start);
+  }
+  // Decode: one token per pass, each the argmax of the last (found on the device).
+  model.reset();
+  std::int32_t token = model.forward_greedy(prompt);
+  const double start = now_seconds();
+  for (std::int64_t step = 0; step < options.decode_tokens; ++step) token = model.forward_greedy(std::span(&token, 1));
+  const double decode_seconds = now_seconds() - start;
+
+  const double decode_rate = static_cast<double>(options.decode_tokens) / decode_seconds;
+  const double prefill_rate = static_cast<double>(options.prefill_tokens) / prefill_seconds;
+  const double bytes = static_cast<double>(model.bytes_read_per_token());
+  std::printf("| %s | %.2f | %.1f | %.1f | %.0f | %.1f%% | %lld | %.0f | %.1f |\n", name.c_str(),
+              static_cast<double>(model.weight_bytes()) / 1e9, bytes / 1e6, decode_rate, decode_rate * bytes / 1e9,
+              100 * decode_rate * bytes / ceiling, static_cast<long long>(options.prefill_tokens), prefill_rate,
+              load_seconds);
+  std::fflush(stdout);
+}
+
+int run(const Options& options) {
+  const gpu::DeviceInfo device = gpu::probe(options.device);
+  if (!device.available) {
+    std::fprintf(stderr, "bench_gpu: %s\n", gpu::describe(device).c_str());
+    return 1;
+  }
+  gpu::select_device(options.device);
+  std::printf("# GPU benchmarks (chapter 09)\n\n**GPU:** %s. **Date:** %s.\n\n", gpu::describe(device).c_str(),
+              today().c_str());
+  const double ceiling = measure_bandwidth();
+  if (options.kernels) bench_kernels(ceiling);
+  if (!options.models.empty()) {
+    std::printf("## GpuModel on synthetic models\n\nDecode: %lld tokens one at a time after the prompt, greedy "
+                "(argmax on the device). Prefill: the prompt in one pass, best of three.\n\n"
+                "| model | weights GB | MB read / token | decode tok/s | GB/s | of bandwidth | prompt | prefill tok/s | load s |\n"
+                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+                static_cast<long long>(options.decode_tokens));
+    for (const std::string& name : options.models) bench_model(name, options, ceiling);
+  }
+  return 0;
+}
+
+}  // namespace
+}  // namespace llama4
+
+int main(int argc, char** argv) {
+  try {
+    return llama4::run(llama4::parse(argc, argv));
+  } catch (const std::exception& error) {
+    std::fprintf(stderr, "bench_gpu: %s\n", error.what());
+    return 1;
+  }
+}

@@ -1,0 +1,108 @@
+#!/usr/bin/env bash
+# Builds and runs the chapter 09 GPU tests on an NVIDIA machine WITHOUT CMake: for a GPU machine
+# that has nvcc and g++ but not the project's other dependencies (CMake's configure needs
+# GoogleTest, Google Benchmark, nlohmann-json and PCRE2 installed). It needs only GoogleTest's
+# sources, which it compiles itself; Debian's libgtest-dev installs them in /usr/src/googletest,
+# so copy that directory along.
+#
+#   gpu/standalone_test.sh <googletest source dir> [build dir] [gtest arguments ...]
+#
+# Runs the tests with REQUIRE_GPU=1, so a missing GPU fails them instead of skipping them. It also
+# links bench_gpu (bench/bench_gpu.cpp) into the build directory. Not built here: chapter09_hip,
+# which needs the tokenizer and so PCRE2; its command-line tests report skipped.
+# Environment: GPU_NVIDIA_ARCH (default 90, i.e. sm_90), NVCC (default: nvcc on PATH, else
+# /usr/local/cuda/bin/nvcc), CXX (default g++), NLOHMANN_JSON_INCLUDE (a directory holding
+# nlohmann/json.hpp, which the checkpoint and config readers use; default /usr/include, else
+# ./build-nlohmann-json if it exists: copy Debian's /usr/include/nlohmann there to bring it along).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+if [[ $# -lt 1 || ! -d "$1/googletest/include" ]]; then
+  echo "usage: $0 <googletest source dir, e.g. /usr/src/googletest> [build dir] [gtest args]" >&2
+  exit 2
+fi
+googletest=$(cd "$1" && pwd)
+build=${2:-build-gpu-standalone}
+shift $(($# >= 2 ? 2 : 1))
+arch=${GPU_NVIDIA_ARCH:-90}
+nvcc=${NVCC:-$(command -v nvcc || echo /usr/local/cuda/bin/nvcc)}
+cxx=${CXX:-g++}
+cuda_home=$(dirname "$(dirname "$(readlink -f "$nvcc")")")
+mkdir -p "$build"
+jobs=$(nproc)
+
+# The CPU side of the tests: the CPU functions the kernels are checked against, the plain C++
+# part of gpu/, and the tests. Add a file here when a chapter 09 test needs more of common/.
+# The model's part of common/ (not the tokenizer), the plain C++ part of gpu/, the test support.
+library_sources=(common/dtype.cpp common/tensor.cpp common/mapped_file.cpp common/safetensors.cpp
+                 common/checkpoint.cpp common/model_config.cpp common/matmul.cpp common/data_paths.cpp
+                 common/golden.cpp common/checkpoint_weights.cpp common/activation_recorder.cpp
+                 common/embedding.cpp common/rms_norm.cpp common/rope.cpp common/attention_temperature.cpp
+                 common/kv_cache.cpp common/attention.cpp common/feed_forward.cpp common/moe_router.cpp
+                 common/moe.cpp common/decoder_layer.cpp common/model.cpp common/sampler.cpp
+                 common/synthetic_model.cpp common/activation_dump.cpp common/inference_session.cpp
+                 common/generation.cpp
+                 gpu/device_info.cpp gpu/moe_dispatch.cpp gpu/kv_cache.cpp gpu/gpu_layers.cpp
+                 gpu/gpu_model.cpp gpu/gpu_session.cpp
+                 tests/support/test_support.cpp tests/support/golden_model.cpp)
+test_sources=(tests/chapter09/test_device.cpp tests/chapter09/test_convert.cpp
+              tests/chapter09/test_matmul.cpp tests/chapter09/test_reduce.cpp
+              tests/chapter09/test_layer_kernels.cpp tests/chapter09/test_attention.cpp
+              tests/chapter09/test_feed_forward.cpp tests/chapter09/test_model.cpp)
+cpu_sources=("${library_sources[@]}" "${test_sources[@]}")
+gpu_sources=(gpu/device.hip gpu/convert.hip gpu/matmul.hip gpu/reduce.hip gpu/embedding.hip
+             gpu/rms_norm.hip gpu/rope.hip gpu/attention_temperature.hip gpu/attention.hip
+             gpu/feed_forward.hip gpu/moe.hip gpu/residual.hip gpu/sampler.hip gpu/bandwidth.hip)
+json_include=${NLOHMANN_JSON_INCLUDE:-}
+if [[ -z $json_include ]]; then
+  if [[ -f /usr/include/nlohmann/json.hpp ]]; then json_include=/usr/include
+  elif [[ -f build-nlohmann-json/nlohmann/json.hpp ]]; then json_include=$PWD/build-nlohmann-json
+  else
+    echo "standalone: nlohmann/json.hpp not found: set NLOHMANN_JSON_INCLUDE, or copy /usr/include/nlohmann" \
+         "into ./build-nlohmann-json/ on a machine that has it" >&2
+    exit 2
+  fi
+fi
+gtest_sources=("$googletest/googletest/src/gtest-all.cc" "$googletest/googlemock/src/gmock-all.cc"
+               "$googletest/googletest/src/gtest_main.cc")
+gtest_includes=(-I"$googletest/googletest/include" -I"$googletest/googletest"
+                -I"$googletest/googlemock/include" -I"$googletest/googlemock")
+
+# build/<path with / as _>.o
+object() { echo "$build/${1//\//_}.o"; }
+
+# Runs the queued compile commands, `jobs` at a time; stops at the first that fails.
+pids=()
+run() {
+  if ((${#pids[@]} >= jobs)); then wait "${pids[0]}"; pids=("${pids[@]:1}"); fi
+  "$@" &
+  pids+=($!)
+}
+finish() { for pid in "${pids[@]}"; do wait "$pid"; done; pids=(); }
+
+echo "standalone: $("$nvcc" --version | tail -1), sm_$arch, into $build"
+for source in "${gtest_sources[@]}"; do  # GoogleTest once: it does not change
+  [[ -f $(object "$source") ]] || run "$cxx" -std=c++20 -O2 -pthread "${gtest_includes[@]}" \
+                                      -c "$source" -o "$(object "$source")"
+done
+for source in "${gpu_sources[@]}"; do
+  run "$nvcc" -x cu -D__HIP_PLATFORM_NVIDIA__ -arch=sm_"$arch" -std=c++20 -O3 -I. \
+      -c "$source" -o "$(object "$source")"
+done
+for source in "${cpu_sources[@]}" bench/bench_gpu.cpp; do
+  run "$cxx" -std=c++20 -O2 -fopenmp -I. -isystem "$json_include" "${gtest_includes[@]}" \
+      -DLLAMA4_SOURCE_DIR="\"$PWD\"" -DLLAMA4_CHAPTER09_HIP="\"$PWD/$build/chapter09_hip\"" \
+      -c "$source" -o "$(object "$source")"
+done
+finish
+
+objects=()
+library_objects=()
+for source in "${gpu_sources[@]}" "${library_sources[@]}"; do library_objects+=("$(object "$source")"); done
+for source in "${gtest_sources[@]}" "${test_sources[@]}"; do objects+=("$(object "$source")"); done
+cuda_link=(-L"$cuda_home/lib64" -L"$cuda_home/lib" -lcudart -Wl,-rpath,"$cuda_home/lib64:$cuda_home/lib")
+"$cxx" -o "$build/test_chapter09" "${objects[@]}" "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
+"$cxx" -o "$build/bench_gpu" "$(object bench/bench_gpu.cpp)" "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
+
+echo "standalone: running $build/test_chapter09 with REQUIRE_GPU=1"
+REQUIRE_GPU=1 "$build/test_chapter09" "$@"
