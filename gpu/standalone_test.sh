@@ -33,7 +33,7 @@ jobs=$(nproc)
 
 # The CPU side of the tests: the CPU functions the kernels are checked against, the plain C++
 # part of gpu/, and the tests. Add a file here when a chapter 09 test needs more of common/.
-# The model's part of common/ (not the tokenizer), the plain C++ part of gpu/, the test support.
+# The model's part of common/ (not the tokenizer) and the plain C++ part of gpu/; then the tests.
 library_sources=(common/dtype.cpp common/tensor.cpp common/mapped_file.cpp common/safetensors.cpp
                  common/checkpoint.cpp common/model_config.cpp common/matmul.cpp common/data_paths.cpp
                  common/golden.cpp common/checkpoint_weights.cpp common/activation_recorder.cpp
@@ -43,9 +43,9 @@ library_sources=(common/dtype.cpp common/tensor.cpp common/mapped_file.cpp commo
                  common/synthetic_model.cpp common/activation_dump.cpp common/inference_session.cpp
                  common/generation.cpp
                  gpu/device_info.cpp gpu/moe_dispatch.cpp gpu/kv_cache.cpp gpu/gpu_layers.cpp
-                 gpu/gpu_model.cpp gpu/gpu_session.cpp
-                 tests/support/test_support.cpp tests/support/golden_model.cpp)
-test_sources=(tests/chapter09/test_device.cpp tests/chapter09/test_convert.cpp
+                 gpu/gpu_model.cpp gpu/gpu_session.cpp)
+test_sources=(tests/support/test_support.cpp tests/support/golden_model.cpp
+              tests/chapter09/test_device.cpp tests/chapter09/test_convert.cpp
               tests/chapter09/test_matmul.cpp tests/chapter09/test_reduce.cpp
               tests/chapter09/test_layer_kernels.cpp tests/chapter09/test_attention.cpp
               tests/chapter09/test_feed_forward.cpp tests/chapter09/test_model.cpp)
@@ -53,15 +53,16 @@ cpu_sources=("${library_sources[@]}" "${test_sources[@]}")
 gpu_sources=(gpu/device.hip gpu/convert.hip gpu/matmul.hip gpu/reduce.hip gpu/embedding.hip
              gpu/rms_norm.hip gpu/rope.hip gpu/attention_temperature.hip gpu/attention.hip
              gpu/feed_forward.hip gpu/moe.hip gpu/residual.hip gpu/sampler.hip gpu/bandwidth.hip)
-json_include=${NLOHMANN_JSON_INCLUDE:-}
-if [[ -z $json_include ]]; then
-  if [[ -f /usr/include/nlohmann/json.hpp ]]; then json_include=/usr/include
-  elif [[ -f build-nlohmann-json/nlohmann/json.hpp ]]; then json_include=$PWD/build-nlohmann-json
-  else
-    echo "standalone: nlohmann/json.hpp not found: set NLOHMANN_JSON_INCLUDE, or copy /usr/include/nlohmann" \
-         "into ./build-nlohmann-json/ on a machine that has it" >&2
-    exit 2
-  fi
+# nlohmann/json.hpp: on the default include path, or in a directory we add (never -I/usr/include
+# itself: that breaks the C++ library's #include_next).
+json_flags=()
+if [[ -n ${NLOHMANN_JSON_INCLUDE:-} ]]; then json_flags=(-isystem "$NLOHMANN_JSON_INCLUDE")
+elif [[ -f /usr/include/nlohmann/json.hpp ]]; then json_flags=()
+elif [[ -f build-nlohmann-json/nlohmann/json.hpp ]]; then json_flags=(-isystem "$PWD/build-nlohmann-json")
+else
+  echo "standalone: nlohmann/json.hpp not found: set NLOHMANN_JSON_INCLUDE, or copy /usr/include/nlohmann" \
+       "into ./build-nlohmann-json/ on a machine that has it" >&2
+  exit 2
 fi
 gtest_sources=("$googletest/googletest/src/gtest-all.cc" "$googletest/googlemock/src/gmock-all.cc"
                "$googletest/googletest/src/gtest_main.cc")
@@ -90,7 +91,7 @@ for source in "${gpu_sources[@]}"; do
       -c "$source" -o "$(object "$source")"
 done
 for source in "${cpu_sources[@]}" bench/bench_gpu.cpp; do
-  run "$cxx" -std=c++20 -O2 -fopenmp -I. -isystem "$json_include" "${gtest_includes[@]}" \
+  run "$cxx" -std=c++20 -O2 -fopenmp -I. "${json_flags[@]}" "${gtest_includes[@]}" \
       -DLLAMA4_SOURCE_DIR="\"$PWD\"" -DLLAMA4_CHAPTER09_HIP="\"$PWD/$build/chapter09_hip\"" \
       -c "$source" -o "$(object "$source")"
 done

@@ -121,7 +121,9 @@ programs() {
   echo "--- the same from chapter08_model (CPU), for comparison"
   "$bin/chapter08_model" --model golden/data/tiny --tokens "$ids" --dump-logits "$logs/logits-cpu.bin" || status=1
   "$bin/chapter09_hip" --model golden/data/tiny --tokens "$ids" --dump-logits "$logs/logits-gpu.bin" || status=1
-  cmp -l "$logs/logits-cpu.bin" "$logs/logits-gpu.bin" | wc -l | sed 's/^/bytes that differ between CPU and GPU logits: /'
+  if [[ -f $logs/logits-cpu.bin && -f $logs/logits-gpu.bin ]]; then  # different, in the last bits: expected
+    cmp -l "$logs/logits-cpu.bin" "$logs/logits-gpu.bin" | wc -l | sed 's/^/bytes that differ between CPU and GPU logits: /'
+  fi
   for model in 100m 1b scout-layer; do
     echo "--- synthetic $model"
     "$bin/chapter09_hip" --synthetic "$model" -n 64 --prompt-length 128 || status=1

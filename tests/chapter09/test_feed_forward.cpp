@@ -64,9 +64,10 @@ TEST_P(MixtureOfExperts, MatchesMoeLayerAtEveryStage) {
   const MoeCase& c = GetParam();
   const ModelConfig config = small_config(c.hidden, 1, 1, 2, c.experts, c.top_k, c.width);
   std::mt19937 generator(static_cast<unsigned>(c.tokens * 5 + c.hidden + c.experts * 11 + c.top_k));
-  // A router with large weights, so the chosen experts are far apart from the next best and both
-  // sides choose the same ones (a near-tie could go either way under another order of additions).
-  Tensor router = random_tensor({c.experts, c.hidden}, generator, 1.0f).to(DType::BF16);
+  // Router logits of a few units: the chosen experts are far apart from the next best, so both sides
+  // choose the same ones (a near-tie could go either way under another order of additions), and the
+  // scores spread over (0.5, 1) instead of all being 1.0 (which would hide where they are applied).
+  Tensor router = random_tensor({c.experts, c.hidden}, generator, 0.3f).to(DType::BF16);
   const MoeWeights weights{router, random_weight({c.experts, c.hidden, 2 * c.width}, generator),
                            random_weight({c.experts, c.width, c.hidden}, generator),
                            FeedForward{random_weight({c.width, c.hidden}, generator),
@@ -115,7 +116,8 @@ INSTANTIATE_TEST_SUITE_P(Sizes, MixtureOfExperts,
 TEST_F(GpuTest, ScalingTheExpertOutputInsteadWouldBeCaught) {
   const ModelConfig config = small_config(16, 1, 1, 2, 3, 1, 8);
   std::mt19937 generator(17);
-  const MoeWeights weights{random_tensor({3, 16}, generator).to(DType::BF16), random_weight({3, 16, 16}, generator),
+  // Small router logits: scores near 0.5, far from 1.0, where both formulas would agree.
+  const MoeWeights weights{random_tensor({3, 16}, generator, 0.05f).to(DType::BF16), random_weight({3, 16, 16}, generator),
                            random_weight({3, 8, 16}, generator),
                            FeedForward{random_weight({8, 16}, generator), random_weight({8, 16}, generator),
                                        random_weight({16, 8}, generator)}};
