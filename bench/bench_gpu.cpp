@@ -50,10 +50,14 @@ Options parse(int argc, char** argv) {
       if (i + 1 >= argc) fail(flag, " needs a value");
       return argv[++i];
     };
-    if (flag == "--device") options.device = std::stoi(value());
-    else if (flag == "--decode") options.decode_tokens = std::stoll(value());
-    else if (flag == "--prefill") options.prefill_tokens = std::stoll(value());
-    else if (flag == "--skip-kernels") options.kernels = false;
+    if (flag == "--device")
+      options.device = std::stoi(value());
+    else if (flag == "--decode")
+      options.decode_tokens = std::stoll(value());
+    else if (flag == "--prefill")
+      options.prefill_tokens = std::stoll(value());
+    else if (flag == "--skip-kernels")
+      options.kernels = false;
     else if (flag == "--models") {
       options.models.clear();
       std::stringstream list(value());
@@ -61,7 +65,8 @@ Options parse(int argc, char** argv) {
         if (!name.empty()) options.models.push_back(name);
       }
     } else {
-      fail("unknown option \"", flag, "\"; options: --device N, --models a,b, --decode N, --prefill N, --skip-kernels");
+      fail("unknown option \"", flag,
+           "\"; options: --device N, --models a,b, --decode N, --prefill N, --skip-kernels");
     }
   }
   return options;
@@ -97,17 +102,20 @@ std::string today() {
 
 // ---------------------------------------------------------------------------------------------
 
-// The bandwidth ceiling: a 1 GiB read (far larger than any cache) and a 1 GiB device-to-device copy.
+// The bandwidth ceiling: a 1 GiB read (far larger than any cache) and a 1 GiB device-to-device
+// copy.
 double measure_bandwidth() {
   constexpr std::int64_t kFloats = std::int64_t{1} << 28;  // 1 GiB
   gpu::DeviceBuffer<float> a(kFloats), b(kFloats), sink(1);
   gpu::clear_device_memory(a.data(), a.bytes());
   const double read = gpu::read_bandwidth(a.data(), kFloats, sink.data(), 20);
   const double copy = gpu::copy_bandwidth(b.data(), a.data(), kFloats, 20);
-  std::printf("## Memory bandwidth\n\n| probe | GB/s |\n| --- | ---: |\n| read kernel, 1 GiB | %.0f |\n"
-              "| device-to-device copy, 1 GiB (read + write) | %.0f |\n\n"
-              "The ceiling below is the read kernel's figure: decoding reads weights, it writes almost nothing.\n\n",
-              read / 1e9, copy / 1e9);
+  std::printf(
+      "## Memory bandwidth\n\n| probe | GB/s |\n| --- | ---: |\n| read kernel, 1 GiB | %.0f |\n"
+      "| device-to-device copy, 1 GiB (read + write) | %.0f |\n\n"
+      "The ceiling below is the read kernel's figure: decoding reads weights, it writes almost "
+      "nothing.\n\n",
+      read / 1e9, copy / 1e9);
   return read;
 }
 
@@ -128,15 +136,18 @@ void bench_kernels(double ceiling) {
       {"expert down (matmul)", true, 8192, 5120},
       {"LM head (linear)", false, 5120, 202048},
   };
-  std::printf("## Matrix kernels at Scout's shapes\n\nbf16 weights, f32 activations. GB/s counts the weight, "
-              "input and output bytes once per run.\n\n"
-              "| kernel | in → out | rows | µs | GB/s | of bandwidth | GFLOP/s |\n"
-              "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+  std::printf(
+      "## Matrix kernels at Scout's shapes\n\nbf16 weights, f32 activations. GB/s counts the "
+      "weight, "
+      "input and output bytes once per run.\n\n"
+      "| kernel | in → out | rows | µs | GB/s | of bandwidth | GFLOP/s |\n"
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
   for (const Shape& shape : shapes) {
     gpu::DeviceBuffer<bfloat16> weight(static_cast<std::size_t>(shape.in * shape.out));
     gpu::clear_device_memory(weight.data(), weight.bytes());
     for (const std::int64_t rows : {std::int64_t{1}, std::int64_t{32}}) {
-      gpu::DeviceBuffer<float> x(static_cast<std::size_t>(rows * shape.in)), y(static_cast<std::size_t>(rows * shape.out));
+      gpu::DeviceBuffer<float> x(static_cast<std::size_t>(rows * shape.in)),
+          y(static_cast<std::size_t>(rows * shape.out));
       gpu::clear_device_memory(x.data(), x.bytes());
       const double seconds = seconds_per_run([&] {
         if (shape.input_major) {
@@ -148,8 +159,9 @@ void bench_kernels(double ceiling) {
       const double bytes = static_cast<double>(weight.bytes() + x.bytes() + y.bytes());
       const double flops = 2.0 * static_cast<double>(rows * shape.in * shape.out);
       std::printf("| %s | %lld → %lld | %lld | %.1f | %.0f | %.0f%% | %.0f |\n", shape.what,
-                  static_cast<long long>(shape.in), static_cast<long long>(shape.out), static_cast<long long>(rows),
-                  seconds * 1e6, bytes / seconds / 1e9, 100 * bytes / seconds / ceiling, flops / seconds / 1e9);
+                  static_cast<long long>(shape.in), static_cast<long long>(shape.out),
+                  static_cast<long long>(rows), seconds * 1e6, bytes / seconds / 1e9,
+                  100 * bytes / seconds / ceiling, flops / seconds / 1e9);
       std::fflush(stdout);
     }
   }
@@ -166,7 +178,8 @@ void bench_model(const std::string& name, const Options& options, double ceiling
   const double load_seconds = now_seconds() - build_start;
 
   std::mt19937 generator(1);
-  std::uniform_int_distribution<std::int32_t> any_token(0, static_cast<std::int32_t>(config.vocab_size - 1));
+  std::uniform_int_distribution<std::int32_t> any_token(
+      0, static_cast<std::int32_t>(config.vocab_size - 1));
   std::vector<std::int32_t> prompt(static_cast<std::size_t>(options.prefill_tokens));
   for (std::int32_t& id : prompt) id = any_token(generator);
 
@@ -182,16 +195,17 @@ void bench_model(const std::string& name, const Options& options, double ceiling
   model.reset();
   std::int32_t token = model.forward_greedy(prompt);
   const double start = now_seconds();
-  for (std::int64_t step = 0; step < options.decode_tokens; ++step) token = model.forward_greedy(std::span(&token, 1));
+  for (std::int64_t step = 0; step < options.decode_tokens; ++step)
+    token = model.forward_greedy(std::span(&token, 1));
   const double decode_seconds = now_seconds() - start;
 
   const double decode_rate = static_cast<double>(options.decode_tokens) / decode_seconds;
   const double prefill_rate = static_cast<double>(options.prefill_tokens) / prefill_seconds;
   const double bytes = static_cast<double>(model.bytes_read_per_token());
   std::printf("| %s | %.2f | %.1f | %.1f | %.0f | %.1f%% | %lld | %.0f | %.1f |\n", name.c_str(),
-              static_cast<double>(model.weight_bytes()) / 1e9, bytes / 1e6, decode_rate, decode_rate * bytes / 1e9,
-              100 * decode_rate * bytes / ceiling, static_cast<long long>(options.prefill_tokens), prefill_rate,
-              load_seconds);
+              static_cast<double>(model.weight_bytes()) / 1e9, bytes / 1e6, decode_rate,
+              decode_rate * bytes / 1e9, 100 * decode_rate * bytes / ceiling,
+              static_cast<long long>(options.prefill_tokens), prefill_rate, load_seconds);
   std::fflush(stdout);
 }
 
@@ -202,16 +216,19 @@ int run(const Options& options) {
     return 1;
   }
   gpu::select_device(options.device);
-  std::printf("# GPU benchmarks (chapter 09)\n\n**GPU:** %s. **Date:** %s.\n\n", gpu::describe(device).c_str(),
-              today().c_str());
+  std::printf("# GPU benchmarks (chapter 09)\n\n**GPU:** %s. **Date:** %s.\n\n",
+              gpu::describe(device).c_str(), today().c_str());
   const double ceiling = measure_bandwidth();
   if (options.kernels) bench_kernels(ceiling);
   if (!options.models.empty()) {
-    std::printf("## GpuModel on synthetic models\n\nDecode: %lld tokens one at a time after the prompt, greedy "
-                "(argmax on the device). Prefill: the prompt in one pass, best of three.\n\n"
-                "| model | weights GB | MB read / token | decode tok/s | GB/s | of bandwidth | prompt | prefill tok/s | load s |\n"
-                "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
-                static_cast<long long>(options.decode_tokens));
+    std::printf(
+        "## GpuModel on synthetic models\n\nDecode: %lld tokens one at a time after the prompt, "
+        "greedy "
+        "(argmax on the device). Prefill: the prompt in one pass, best of three.\n\n"
+        "| model | weights GB | MB read / token | decode tok/s | GB/s | of bandwidth | prompt | "
+        "prefill tok/s | load s |\n"
+        "| --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+        static_cast<long long>(options.decode_tokens));
     for (const std::string& name : options.models) bench_model(name, options, ceiling);
   }
   return 0;

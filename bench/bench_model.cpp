@@ -2,7 +2,8 @@
 // (common/synthetic_model.hpp), next to this machine's ceilings measured in the same process.
 //
 //   build/bin/bench_model                                  100m and 1b
-//   build/bin/bench_model --benchmark_filter=scout-layer   one full-size Scout layer (8.6 GB of weights)
+//   build/bin/bench_model --benchmark_filter=scout-layer   one full-size Scout layer (8.6 GB of
+//   weights)
 //
 // Decode (one token per forward pass) reads every active weight once per token: its ceiling is
 // memory bandwidth, so it is reported as GB/s of weights read and "of_bandwidth". Prefill (a batch
@@ -13,6 +14,7 @@
 #include <memory>
 
 #include "bench/ceilings.hpp"
+#include "bench/report.hpp"
 #include "common/model.hpp"
 #include "common/synthetic_model.hpp"
 
@@ -37,22 +39,21 @@ void BM_Decode(benchmark::State& state, const std::string& name) {
   const std::vector<std::int32_t> prompt(32, 7);
   model.forward(prompt, cache, LogitRows::last);
   std::int32_t token = 11;
+  bench::Stopwatch stopwatch;
   for (auto _ : state) {
     if (cache.next_position() == kContext) {
       state.PauseTiming();
+      stopwatch.pause();
       cache.clear();
       model.forward(prompt, cache, LogitRows::last);
+      stopwatch.resume();
       state.ResumeTiming();
     }
     const Tensor logits = model.forward(std::span(&token, 1), cache, LogitRows::last);
     benchmark::DoNotOptimize(logits.data<float>());
   }
-  const double tokens = static_cast<double>(state.iterations());
-  const double bytes = static_cast<double>(model.bytes_read_per_token()) * tokens;
-  state.counters["tok/s"] = benchmark::Counter(tokens, benchmark::Counter::kIsRate);
-  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
-  state.counters["of_bandwidth"] =
-      benchmark::Counter(bytes / bench::read_bandwidth_bytes_per_second(), benchmark::Counter::kIsRate);
+  bench::report_rate(state, "tok/s", 1.0, stopwatch);
+  bench::report_bandwidth(state, static_cast<double>(model.bytes_read_per_token()), stopwatch);
   state.counters["MB/token"] = static_cast<double>(model.bytes_read_per_token()) / 1e6;
 }
 
@@ -61,22 +62,22 @@ void BM_Prefill(benchmark::State& state, const std::string& name) {
   const Model& model = synthetic(name);
   const std::int64_t length = state.range(0);
   std::vector<std::int32_t> prompt(static_cast<std::size_t>(length));
-  for (std::int64_t i = 0; i < length; ++i) prompt[static_cast<std::size_t>(i)] = static_cast<std::int32_t>((i * 7919) % 30000);
+  for (std::int64_t i = 0; i < length; ++i)
+    prompt[static_cast<std::size_t>(i)] = static_cast<std::int32_t>((i * 7919) % 30000);
   KVCache cache = model.make_cache(length);
+  const bench::Stopwatch stopwatch;
   for (auto _ : state) {
     cache.clear();
     const Tensor logits = model.forward(prompt, cache, LogitRows::last);
     benchmark::DoNotOptimize(logits.data<float>());
   }
   // Weight FLOPs only (2 per weight per token, LM head once); attention adds a little on top.
-  const double flops_per_pass = static_cast<double>(model.flops_per_token()) * static_cast<double>(length) -
-                                2.0 * static_cast<double>(model.config().vocab_size * model.config().hidden_size) *
-                                    static_cast<double>(length - 1);
-  const double passes = static_cast<double>(state.iterations());
-  state.counters["tok/s"] = benchmark::Counter(passes * static_cast<double>(length), benchmark::Counter::kIsRate);
-  state.counters["GFLOP/s"] = benchmark::Counter(passes * flops_per_pass / 1e9, benchmark::Counter::kIsRate);
-  state.counters["of_peak"] =
-      benchmark::Counter(passes * flops_per_pass / bench::peak_flops_per_second(), benchmark::Counter::kIsRate);
+  const double flops_per_pass =
+      static_cast<double>(model.flops_per_token()) * static_cast<double>(length) -
+      2.0 * static_cast<double>(model.config().vocab_size * model.config().hidden_size) *
+          static_cast<double>(length - 1);
+  bench::report_rate(state, "tok/s", static_cast<double>(length), stopwatch);
+  bench::report_flops(state, flops_per_pass, stopwatch);
 }
 
 void BM_Ceilings(benchmark::State& state) {
@@ -86,12 +87,29 @@ void BM_Ceilings(benchmark::State& state) {
 }
 
 BENCHMARK(BM_Ceilings)->Iterations(1);
-BENCHMARK_CAPTURE(BM_Decode, 100m, std::string("100m"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(2.0);
-BENCHMARK_CAPTURE(BM_Decode, 1b, std::string("1b"))->Unit(benchmark::kMillisecond)->UseRealTime()->MinTime(3.0);
-BENCHMARK_CAPTURE(BM_Prefill, 100m, std::string("100m"))->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Prefill, 1b, std::string("1b"))->Arg(128)->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Decode, scout-layer, std::string("scout-layer"))->Unit(benchmark::kMillisecond)->UseRealTime();
-BENCHMARK_CAPTURE(BM_Prefill, scout-layer, std::string("scout-layer"))->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
+BENCHMARK_CAPTURE(BM_Decode, 100m, std::string("100m"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
+BENCHMARK_CAPTURE(BM_Decode, 1b, std::string("1b"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(3.0);
+BENCHMARK_CAPTURE(BM_Prefill, 100m, std::string("100m"))
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Prefill, 1b, std::string("1b"))
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Decode, scout - layer, std::string("scout-layer"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Prefill, scout - layer, std::string("scout-layer"))
+    ->Arg(64)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
 
 }  // namespace
 }  // namespace llama4

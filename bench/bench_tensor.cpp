@@ -4,13 +4,14 @@
 //   build/bin/bench_tensor
 //
 // Decode-shaped products (one row of x) read every weight once and do 2 flops per weight, so they
-// are bounded by memory bandwidth: judge them by "of_bandwidth". Prefill-shaped products (many rows)
-// reuse each weight for every row and can approach the FLOP ceiling: judge them by "of_peak".
+// are bounded by memory bandwidth: judge them by "of_bandwidth". Prefill-shaped products (many
+// rows) reuse each weight for every row and can approach the FLOP ceiling: judge them by "of_peak".
 #include <benchmark/benchmark.h>
 
 #include <random>
 
 #include "bench/ceilings.hpp"
+#include "bench/report.hpp"
 #include "common/matmul.hpp"
 #include "common/tensor.hpp"
 
@@ -24,20 +25,6 @@ Tensor random_tensor(const Shape& shape, DType dtype) {
   float* data = t.mutable_data<float>();
   for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = normal(generator);
   return dtype == DType::F32 ? t : t.to(dtype);
-}
-
-void report_bandwidth(benchmark::State& state, double bytes_per_iteration) {
-  const double bytes = bytes_per_iteration * static_cast<double>(state.iterations());
-  state.counters["GB/s"] = benchmark::Counter(bytes / 1e9, benchmark::Counter::kIsRate);
-  state.counters["of_bandwidth"] = benchmark::Counter(
-      bytes / bench::read_bandwidth_bytes_per_second(), benchmark::Counter::kIsRate);
-}
-
-void report_flops(benchmark::State& state, double flops_per_iteration) {
-  const double flops = flops_per_iteration * static_cast<double>(state.iterations());
-  state.counters["GFLOP/s"] = benchmark::Counter(flops / 1e9, benchmark::Counter::kIsRate);
-  state.counters["of_peak"] =
-      benchmark::Counter(flops / bench::peak_flops_per_second(), benchmark::Counter::kIsRate);
 }
 
 // The ceilings themselves, so the output shows the numbers the ratios divide by.
@@ -55,12 +42,13 @@ void BM_Bf16ToF32(benchmark::State& state) {
   const bfloat16* in = source.data<bfloat16>();
   float* out = target.mutable_data<float>();
   const std::int64_t count = source.numel();
+  const bench::Stopwatch stopwatch;
   for (auto _ : state) {
 #pragma omp parallel for simd schedule(static)
     for (std::int64_t i = 0; i < count; ++i) out[i] = bfloat16_to_float(in[i]);
     benchmark::ClobberMemory();
   }
-  report_bandwidth(state, 6.0 * static_cast<double>(count));
+  bench::report_bandwidth(state, 6.0 * static_cast<double>(count), stopwatch);
 }
 BENCHMARK(BM_Bf16ToF32)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -70,9 +58,10 @@ void BM_Linear(benchmark::State& state) {
   const Tensor x = random_tensor({rows, in}, DType::F32);
   const Tensor w = random_tensor({out, in}, DType::BF16);
   Tensor y = Tensor::zeros({rows, out});
+  const bench::Stopwatch stopwatch;
   for (auto _ : state) linear(x, w, y);
-  report_bandwidth(state, 2.0 * static_cast<double>(out * in));
-  report_flops(state, 2.0 * static_cast<double>(rows * out * in));
+  bench::report_bandwidth(state, 2.0 * static_cast<double>(out * in), stopwatch);
+  bench::report_flops(state, 2.0 * static_cast<double>(rows * out * in), stopwatch);
 }
 BENCHMARK(BM_Linear)->Arg(1)->Arg(8)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
 
@@ -82,9 +71,10 @@ void BM_Matmul(benchmark::State& state) {
   const Tensor x = random_tensor({rows, in}, DType::F32);
   const Tensor w = random_tensor({in, out}, DType::BF16);
   Tensor y = Tensor::zeros({rows, out});
+  const bench::Stopwatch stopwatch;
   for (auto _ : state) matmul(x, w, y);
-  report_bandwidth(state, 2.0 * static_cast<double>(out * in));
-  report_flops(state, 2.0 * static_cast<double>(rows * out * in));
+  bench::report_bandwidth(state, 2.0 * static_cast<double>(out * in), stopwatch);
+  bench::report_flops(state, 2.0 * static_cast<double>(rows * out * in), stopwatch);
 }
 BENCHMARK(BM_Matmul)->Arg(1)->Arg(8)->Arg(64)->Unit(benchmark::kMillisecond)->UseRealTime();
 

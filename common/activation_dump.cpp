@@ -7,18 +7,36 @@
 namespace llama4 {
 
 const std::vector<std::string>& layer_stage_order() {
-  static const std::vector<std::string> order = {
-      "attn_norm", "q",           "k",          "v",          "q_rope",       "k_rope",
-      "q_norm",    "k_norm",      "q_temperature", "attn_probs", "attn_context", "attn_out",
-      "attn_residual", "ffn_norm", "router_logits", "expert_index", "expert_score", "shared_out",
-      "routed_out", "mlp_out",    "ffn_out",    "output"};
+  static const std::vector<std::string> order = {"attn_norm",
+                                                 "q",
+                                                 "k",
+                                                 "v",
+                                                 "q_rope",
+                                                 "k_rope",
+                                                 "q_norm",
+                                                 "k_norm",
+                                                 "q_temperature",
+                                                 "attn_probs",
+                                                 "attn_context",
+                                                 "attn_out",
+                                                 "attn_residual",
+                                                 "ffn_norm",
+                                                 "router_logits",
+                                                 "expert_index",
+                                                 "expert_score",
+                                                 "shared_out",
+                                                 "routed_out",
+                                                 "mlp_out",
+                                                 "ffn_out",
+                                                 "output"};
   return order;
 }
 
 std::vector<std::string> stage_order(std::int64_t layers) {
   std::vector<std::string> order = {"embedding"};
   for (std::int64_t l = 0; l < layers; ++l) {
-    for (const std::string& stage : layer_stage_order()) order.push_back("layers." + std::to_string(l) + "." + stage);
+    for (const std::string& stage : layer_stage_order())
+      order.push_back("layers." + std::to_string(l) + "." + stage);
   }
   order.push_back("final_norm");
   order.push_back("logits");
@@ -26,7 +44,8 @@ std::vector<std::string> stage_order(std::int64_t layers) {
 }
 
 Tolerance stage_tolerance(const std::string& stage) {
-  if (stage == "embedding" || stage == "expert_index" || stage == "tokens") return tolerance::kExact;
+  if (stage == "embedding" || stage == "expert_index" || stage == "tokens")
+    return tolerance::kExact;
   return tolerance::kModel;
 }
 
@@ -38,14 +57,15 @@ void write_activation_dump(const std::filesystem::path& path, const ActivationRe
     tensors.emplace_back(name, per_call ? recorder.last(name) : recorder.concatenated(name));
   }
   Tensor ids = Tensor::zeros({static_cast<std::int64_t>(tokens.size())}, DType::I32);
-  if (!tokens.empty()) std::memcpy(ids.mutable_data<std::int32_t>(), tokens.data(), tokens.size_bytes());
+  if (!tokens.empty())
+    std::memcpy(ids.mutable_data<std::int32_t>(), tokens.data(), tokens.size_bytes());
   tensors.emplace_back("tokens", ids);
   write_safetensors(path, tensors, {{"format", "llama4-activations"}});
 }
 
-Divergence first_divergence(const SafetensorsFile& a, const std::string& a_prefix, const SafetensorsFile& b,
-                            const std::string& b_prefix, std::int64_t layers,
-                            const std::optional<Tolerance>& tolerance) {
+Divergence first_divergence(const SafetensorsFile& a, const std::string& a_prefix,
+                            const SafetensorsFile& b, const std::string& b_prefix,
+                            std::int64_t layers, const std::optional<Tolerance>& tolerance) {
   Divergence result;
   for (const std::string& stage : stage_order(layers)) {
     if (!a.contains(a_prefix + stage) || !b.contains(b_prefix + stage)) continue;

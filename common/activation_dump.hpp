@@ -23,8 +23,8 @@ namespace llama4 {
 // The stages of one decoder layer, in the order they are computed.
 const std::vector<std::string>& layer_stage_order();
 
-// Every stage name of an L-layer model in computation order ("embedding", "layers.0.attn_norm", ...,
-// "final_norm", "logits").
+// Every stage name of an L-layer model in computation order ("embedding", "layers.0.attn_norm",
+// ..., "final_norm", "logits").
 std::vector<std::string> stage_order(std::int64_t layers);
 
 // The tolerance golden/README.md gives a stage ("q_norm", "logits", ...) of a whole forward pass.
@@ -36,17 +36,18 @@ void write_activation_dump(const std::filesystem::path& path, const ActivationRe
                            std::span<const std::int32_t> tokens);
 
 struct Divergence {
-  bool found = false;        // false: every common stage agrees
-  std::string stage;         // e.g. "layers.2.attn_out"
-  std::int64_t layer = -1;   // -1 outside the layers
-  std::string detail;        // the comparison summary
+  bool found = false;       // false: every common stage agrees
+  std::string stage;        // e.g. "layers.2.attn_out"
+  std::int64_t layer = -1;  // -1 outside the layers
+  std::string detail;       // the comparison summary
   std::int64_t stages_compared = 0;
 };
 
 // Compares the stages both files have, in computation order, stopping at the first that differs
 // beyond its tolerance (or beyond `tolerance` when given). Names are looked up as prefix + stage.
-Divergence first_divergence(const SafetensorsFile& a, const std::string& a_prefix, const SafetensorsFile& b,
-                            const std::string& b_prefix, std::int64_t layers,
+Divergence first_divergence(const SafetensorsFile& a, const std::string& a_prefix,
+                            const SafetensorsFile& b, const std::string& b_prefix,
+                            std::int64_t layers,
                             const std::optional<Tolerance>& tolerance = std::nullopt);
 
 }  // namespace llama4

@@ -28,7 +28,8 @@ Tensor ActivationRecorder::concatenated(std::string_view name) const {
     Shape rest = call.shape();
     rest[0] = shape[0];
     if (rest != shape) {
-      fail("activation \"", name, "\" changes shape between calls (", shape_string(call.shape()), ")");
+      fail("activation \"", name, "\" changes shape between calls (", shape_string(call.shape()),
+           ")");
     }
     shape[0] += call.dim(0);
   }
@@ -41,7 +42,9 @@ Tensor ActivationRecorder::concatenated(std::string_view name) const {
   return joined;
 }
 
-Tensor ActivationRecorder::last(std::string_view name) const { return calls_of(name).back(); }
+Tensor ActivationRecorder::last(std::string_view name) const {
+  return calls_of(name).back();
+}
 
 std::vector<std::string> ActivationRecorder::names() const {
   std::vector<std::string> names;

@@ -12,10 +12,11 @@
 
 namespace llama4 {
 
-AttentionLayer::AttentionLayer(const ModelConfig& config, std::int64_t layer, AttentionWeights weights,
+AttentionLayer::AttentionLayer(const ModelConfig& config, std::int64_t layer,
+                               AttentionWeights weights,
                                const std::vector<float>& inverse_frequencies)
     : layer_(layer),
-      kind_(config.layers.at(static_cast<std::size_t>(layer))),
+      kind_(config.layer(layer)),
       heads_(config.num_attention_heads),
       kv_heads_(config.num_key_value_heads),
       head_dim_(config.head_dim),
@@ -53,7 +54,8 @@ LayerKVCache AttentionLayer::make_cache(std::int64_t context_length) const {
   return LayerKVCache(kv_heads_, head_dim_, context_length, chunk_size_);
 }
 
-Tensor AttentionLayer::forward(const Tensor& x, LayerKVCache& cache, ActivationRecorder* recorder) const {
+Tensor AttentionLayer::forward(const Tensor& x, LayerKVCache& cache,
+                               ActivationRecorder* recorder) const {
   const std::int64_t tokens = x.dim(0);
   const std::int64_t start = cache.next_position();
   const auto record = [&](const char* stage, const Tensor& t) {
@@ -61,9 +63,11 @@ Tensor AttentionLayer::forward(const Tensor& x, LayerKVCache& cache, ActivationR
   };
 
   // Projections, viewed per head.
-  Tensor q = linear(x, weights_.q_proj).reshape({tokens, heads_, head_dim_});     // [T, heads, D]
-  Tensor k = linear(x, weights_.k_proj).reshape({tokens, kv_heads_, head_dim_});  // [T, kv_heads, D]
-  Tensor v = linear(x, weights_.v_proj).reshape({tokens, kv_heads_, head_dim_});  // [T, kv_heads, D]
+  Tensor q = linear(x, weights_.q_proj).reshape({tokens, heads_, head_dim_});  // [T, heads, D]
+  Tensor k =
+      linear(x, weights_.k_proj).reshape({tokens, kv_heads_, head_dim_});  // [T, kv_heads, D]
+  Tensor v =
+      linear(x, weights_.v_proj).reshape({tokens, kv_heads_, head_dim_});  // [T, kv_heads, D]
   record("q", q);
   record("k", k);
   record("v", v);

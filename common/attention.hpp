@@ -19,8 +19,8 @@
 // this wrong (mlx-lm #1673, HF #37414); the golden test of 24 tokens with C = 8 crosses two chunk
 // boundaries in prefill and in token-by-token decode.
 //
-// Grouped-query attention: Scout has 40 query heads but 8 key/value heads; each group of 5 query heads
-// shares one kv head (query head h uses kv head h / 5), which shrinks the KV cache five-fold.
+// Grouped-query attention: Scout has 40 query heads but 8 key/value heads; each group of 5 query
+// heads shares one kv head (query head h uses kv head h / 5), which shrinks the KV cache five-fold.
 #pragma once
 
 #include <cstdint>
@@ -52,7 +52,8 @@ class AttentionLayer {
 
   // x: [T, H] normed hidden states of tokens at positions cache.next_position() onwards.
   // Returns [T, H]. Appends the T tokens' keys and values to `cache`.
-  Tensor forward(const Tensor& x, LayerKVCache& cache, ActivationRecorder* recorder = nullptr) const;
+  Tensor forward(const Tensor& x, LayerKVCache& cache,
+                 ActivationRecorder* recorder = nullptr) const;
 
   // A cache suited to this layer: ring of chunk size for chunked layers, full otherwise.
   LayerKVCache make_cache(std::int64_t context_length) const;

@@ -1,8 +1,8 @@
 // Attention temperature tuning: how NoPE layers cope with very long contexts.
 //
-// Every fourth Llama 4 layer (3, 7, 11, ...) uses no positional encoding at all ("NoPE") and attends
-// to the whole context. Over millions of tokens the softmax over so many keys flattens out; Llama 4
-// sharpens it again by scaling the QUERY of a token at absolute position p by
+// Every fourth Llama 4 layer (3, 7, 11, ...) uses no positional encoding at all ("NoPE") and
+// attends to the whole context. Over millions of tokens the softmax over so many keys flattens out;
+// Llama 4 sharpens it again by scaling the QUERY of a token at absolute position p by
 //
 //     scale(p) = 1 + attn_scale · ln(floor((p + 1) / floor_scale) + 1)
 //

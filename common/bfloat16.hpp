@@ -78,7 +78,8 @@ inline float16 float_to_float16(float value) {
   const auto sign = static_cast<std::uint16_t>((bits >> 16) & 0x8000u);
   const std::uint32_t magnitude = bits & 0x7fffffffu;
   if (magnitude > 0x7f800000u) return {static_cast<std::uint16_t>(sign | 0x7e00u)};  // NaN
-  if (magnitude >= 0x477ff000u) return {static_cast<std::uint16_t>(sign | 0x7c00u)};  // >= 65520: Inf
+  if (magnitude >= 0x477ff000u)
+    return {static_cast<std::uint16_t>(sign | 0x7c00u)};  // >= 65520: Inf
   if (magnitude < 0x38800000u) {
     // Below the smallest normal half (2^-14): the result is subnormal, value = m * 2^-24. Shift the
     // full 24-bit float mantissa right so that its units are 2^-24, rounding ties to even.
@@ -89,7 +90,8 @@ inline float16 float_to_float16(float value) {
     const std::uint32_t kept = mantissa >> shift;
     const std::uint32_t dropped = mantissa & ((1u << shift) - 1);
     const std::uint32_t half_way = 1u << (shift - 1);
-    const std::uint32_t rounded = kept + (dropped > half_way || (dropped == half_way && (kept & 1u)));
+    const std::uint32_t rounded =
+        kept + (dropped > half_way || (dropped == half_way && (kept & 1u)));
     return {static_cast<std::uint16_t>(sign | rounded)};
   }
   // Normal: re-bias the exponent (127 -> 15) and drop 13 mantissa bits, rounding ties to even. A
@@ -100,8 +102,14 @@ inline float16 float_to_float16(float value) {
 }
 
 // Widening for generic code that reads weights of any of the float types.
-inline float to_float(float value) { return value; }
-inline float to_float(bfloat16 value) { return bfloat16_to_float(value); }
-inline float to_float(float16 value) { return float16_to_float(value); }
+inline float to_float(float value) {
+  return value;
+}
+inline float to_float(bfloat16 value) {
+  return bfloat16_to_float(value);
+}
+inline float to_float(float16 value) {
+  return float16_to_float(value);
+}
 
 }  // namespace llama4

@@ -91,7 +91,8 @@ Checkpoint Checkpoint::open(const std::filesystem::path& location) {
     }
     const SafetensorsFile& file = *checkpoint.files_[position->second];
     if (!file.contains(tensor)) {
-      fail(index, " says tensor \"", tensor, "\" is in ", shard, ", but that file has no such tensor");
+      fail(index, " says tensor \"", tensor, "\" is in ", shard,
+           ", but that file has no such tensor");
     }
     checkpoint.shard_of_[tensor] = position->second;
   }
@@ -104,7 +105,8 @@ Checkpoint Checkpoint::from_tensors(const std::string& description,
   checkpoint.location_ = description;
   for (auto& [name, tensor] : tensors) {
     TensorEntry entry{name, tensor.dtype(), tensor.shape(), 0, tensor.nbytes()};
-    if (!checkpoint.in_memory_.emplace(name, InMemory{std::move(tensor), std::move(entry)}).second) {
+    if (!checkpoint.in_memory_.emplace(name, InMemory{std::move(tensor), std::move(entry)})
+             .second) {
       fail(description, ": tensor \"", name, "\" given twice");
     }
   }
@@ -126,12 +128,14 @@ std::size_t Checkpoint::shard_index(std::string_view name) const {
 }
 
 const TensorEntry& Checkpoint::entry(std::string_view name) const {
-  if (const auto found = in_memory_.find(name); found != in_memory_.end()) return found->second.entry;
+  if (const auto found = in_memory_.find(name); found != in_memory_.end())
+    return found->second.entry;
   return files_[shard_index(name)]->entry(name);
 }
 
 Tensor Checkpoint::tensor(std::string_view name) const {
-  if (const auto found = in_memory_.find(name); found != in_memory_.end()) return found->second.tensor;
+  if (const auto found = in_memory_.find(name); found != in_memory_.end())
+    return found->second.tensor;
   return files_[shard_index(name)]->tensor(name);
 }
 

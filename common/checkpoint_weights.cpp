@@ -20,15 +20,17 @@ std::string WeightNames::layer(std::int64_t layer, std::string_view name) const 
 }
 
 Tensor load_weight(const Checkpoint& checkpoint, const std::string& name, const Shape& expected) {
-  if (!checkpoint.contains(name)) fail("checkpoint ", checkpoint.location(), " has no tensor \"", name, "\"");
+  if (!checkpoint.contains(name))
+    fail("checkpoint ", checkpoint.location(), " has no tensor \"", name, "\"");
   const TensorEntry& entry = checkpoint.entry(name);
   if (entry.shape != expected) {
-    fail("tensor \"", name, "\" in ", checkpoint.file_of(name), " has shape ", shape_string(entry.shape),
-         " but the config implies ", shape_string(expected), "; does config.json belong to these weights?");
+    fail("tensor \"", name, "\" in ", checkpoint.file_of(name), " has shape ",
+         shape_string(entry.shape), " but the config implies ", shape_string(expected),
+         "; does config.json belong to these weights?");
   }
   if (!is_floating_point(entry.dtype)) {
-    fail("tensor \"", name, "\" in ", checkpoint.file_of(name), " has dtype ", dtype_name(entry.dtype),
-         "; only F32, BF16 and F16 weights are supported");
+    fail("tensor \"", name, "\" in ", checkpoint.file_of(name), " has dtype ",
+         dtype_name(entry.dtype), "; only F32, BF16 and F16 weights are supported");
   }
   return checkpoint.tensor(name);
 }

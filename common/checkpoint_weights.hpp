@@ -1,9 +1,11 @@
-// Where each weight lives in a Hugging Face Llama 4 checkpoint, and loading one with its shape checked.
+// Where each weight lives in a Hugging Face Llama 4 checkpoint, and loading one with its shape
+// checked.
 //
 // A released checkpoint is the multimodal model, so the text model's tensors carry the prefix
-// "language_model." (language_model.model.layers.0.self_attn.q_proj.weight, language_model.lm_head.weight);
-// a text-only export (Llama4ForCausalLM) has no prefix (model.layers.0...., lm_head.weight).
-// WeightNames looks at which one the checkpoint holds and spells every name accordingly.
+// "language_model." (language_model.model.layers.0.self_attn.q_proj.weight,
+// language_model.lm_head.weight); a text-only export (Llama4ForCausalLM) has no prefix
+// (model.layers.0...., lm_head.weight). WeightNames looks at which one the checkpoint holds and
+// spells every name accordingly.
 //
 // load_weight() fetches a tensor (a zero-copy view) and checks its shape against what the config
 // implies, so a config that disagrees with the weights is a clear error naming the tensor, the
@@ -23,9 +25,9 @@ class WeightNames {
  public:
   explicit WeightNames(const Checkpoint& checkpoint);
 
-  std::string embedding() const { return model_ + "embed_tokens.weight"; }   // [V, H]
-  std::string final_norm() const { return model_ + "norm.weight"; }          // [H]
-  std::string lm_head() const { return prefix_ + "lm_head.weight"; }         // [V, H]
+  std::string embedding() const { return model_ + "embed_tokens.weight"; }  // [V, H]
+  std::string final_norm() const { return model_ + "norm.weight"; }         // [H]
+  std::string lm_head() const { return prefix_ + "lm_head.weight"; }        // [V, H]
   // A tensor of decoder layer `layer`: layer(3, "self_attn.q_proj.weight").
   std::string layer(std::int64_t layer, std::string_view name) const;
 

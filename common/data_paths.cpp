@@ -7,7 +7,8 @@ namespace llama4 {
 namespace {
 
 // LLAMA4_SOURCE_DIR is the repository root, set by common/CMakeLists.txt.
-std::filesystem::path from_environment_or(const char* variable, const std::filesystem::path& fallback) {
+std::filesystem::path from_environment_or(const char* variable,
+                                          const std::filesystem::path& fallback) {
   const char* value = std::getenv(variable);
   if (value != nullptr && *value != '\0') return value;
   return fallback;
@@ -21,13 +22,14 @@ std::filesystem::path golden_data_dir() {
 }
 
 std::filesystem::path default_tokenizer_path() {
-  return from_environment_or(
-      "LLAMA4_TOKENIZER",
-      (std::filesystem::path(LLAMA4_SOURCE_DIR) / ".." / "shared" / "llama4" / "tokenizer.model")
-          .lexically_normal());
+  return from_environment_or("LLAMA4_TOKENIZER", (std::filesystem::path(LLAMA4_SOURCE_DIR) / ".." /
+                                                  "shared" / "llama4" / "tokenizer.model")
+                                                     .lexically_normal());
 }
 
-std::filesystem::path golden_model_dir(const char* name) { return golden_data_dir() / name; }
+std::filesystem::path golden_model_dir(const char* name) {
+  return golden_data_dir() / name;
+}
 
 std::filesystem::path golden_activations_path(const char* model_name) {
   return golden_data_dir() / ("activations-" + std::string(model_name) + ".safetensors");

@@ -14,15 +14,17 @@ void add_into(Tensor& a, const Tensor& b) {
 
 }  // namespace
 
-DecoderLayer::DecoderLayer(const ModelConfig& config, std::int64_t layer, const Checkpoint& checkpoint,
-                           const WeightNames& names, const std::vector<float>& inverse_frequencies)
+DecoderLayer::DecoderLayer(const ModelConfig& config, std::int64_t layer,
+                           const Checkpoint& checkpoint, const WeightNames& names,
+                           const std::vector<float>& inverse_frequencies)
     : layer_(layer),
       norm_eps_(static_cast<float>(config.rms_norm_eps)),
-      input_norm_(load_weight(checkpoint, names.layer(layer, "input_layernorm.weight"), {config.hidden_size})),
-      post_attention_norm_(
-          load_weight(checkpoint, names.layer(layer, "post_attention_layernorm.weight"), {config.hidden_size})),
+      input_norm_(load_weight(checkpoint, names.layer(layer, "input_layernorm.weight"),
+                              {config.hidden_size})),
+      post_attention_norm_(load_weight(
+          checkpoint, names.layer(layer, "post_attention_layernorm.weight"), {config.hidden_size})),
       attention_(config, layer, checkpoint, names, inverse_frequencies) {
-  if (config.layers.at(static_cast<std::size_t>(layer)).is_moe) {
+  if (config.layer(layer).is_moe) {
     moe_.emplace(config, layer, checkpoint, names);
   } else {
     mlp_ = FeedForward::load(checkpoint, names.layer(layer, "feed_forward."), config.hidden_size,
@@ -30,14 +32,15 @@ DecoderLayer::DecoderLayer(const ModelConfig& config, std::int64_t layer, const 
   }
 }
 
-Tensor DecoderLayer::forward(const Tensor& x, LayerKVCache& cache, ActivationRecorder* recorder) const {
+Tensor DecoderLayer::forward(const Tensor& x, LayerKVCache& cache,
+                             ActivationRecorder* recorder) const {
   const auto record = [&](const char* stage, const Tensor& t) {
     if (recorder != nullptr) recorder->record(layer_, stage, t);
   };
   // Attention block.
   const Tensor attention_input = rms_norm(x, input_norm_, norm_eps_);  // [T, H]
   record("attn_norm", attention_input);
-  Tensor hidden = x.clone();                                            // [T, H]
+  Tensor hidden = x.clone();  // [T, H]
   add_into(hidden, attention_.forward(attention_input, cache, recorder));
   record("attn_residual", hidden);
 

@@ -1,6 +1,7 @@
 // One decoder layer: the unit Llama 4 stacks 48 times.
 //
-//   x ─┬─ rms_norm(input_layernorm) ── attention ──(+)─┬─ rms_norm(post_attention_layernorm) ── FFN ──(+)── out
+//   x ─┬─ rms_norm(input_layernorm) ── attention ──(+)─┬─ rms_norm(post_attention_layernorm) ── FFN
+//   ──(+)── out
 //      └───────────────────────────────────────────┘   └──────────────────────────────────────────┘
 //
 // "Pre-norm" residual blocks: each sub-block sees a normalised copy of the residual stream and adds
@@ -31,9 +32,12 @@ class DecoderLayer {
                const WeightNames& names, const std::vector<float>& inverse_frequencies);
 
   // x: [T, H] residual stream -> [T, H]. Appends the T tokens to `cache`.
-  Tensor forward(const Tensor& x, LayerKVCache& cache, ActivationRecorder* recorder = nullptr) const;
+  Tensor forward(const Tensor& x, LayerKVCache& cache,
+                 ActivationRecorder* recorder = nullptr) const;
 
-  LayerKVCache make_cache(std::int64_t context_length) const { return attention_.make_cache(context_length); }
+  LayerKVCache make_cache(std::int64_t context_length) const {
+    return attention_.make_cache(context_length);
+  }
   const LayerConfig& kind() const { return attention_.kind(); }
 
   const Tensor& input_norm() const { return input_norm_; }

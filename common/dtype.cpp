@@ -39,9 +39,13 @@ const DTypeInfo& info(DType dtype) {
 
 }  // namespace
 
-std::size_t dtype_size(DType dtype) { return info(dtype).size; }
+std::size_t dtype_size(DType dtype) {
+  return info(dtype).size;
+}
 
-std::string_view dtype_name(DType dtype) { return info(dtype).name; }
+std::string_view dtype_name(DType dtype) {
+  return info(dtype).name;
+}
 
 std::optional<DType> parse_dtype(std::string_view name) {
   for (const DTypeInfo& entry : kDTypes) {

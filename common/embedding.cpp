@@ -6,7 +6,8 @@ namespace llama4 {
 
 void embed_tokens(std::span<const std::int32_t> ids, const Tensor& table, Tensor& x) {
   if (table.rank() != 2 || !table.is_contiguous()) {
-    fail("embedding table must be a contiguous [vocab, hidden] matrix, got ", shape_string(table.shape()));
+    fail("embedding table must be a contiguous [vocab, hidden] matrix, got ",
+         shape_string(table.shape()));
   }
   const std::int64_t vocab = table.dim(0);
   const std::int64_t hidden = table.dim(1);
@@ -37,7 +38,8 @@ void embed_tokens(std::span<const std::int32_t> ids, const Tensor& table, Tensor
 }
 
 Tensor embed_tokens(std::span<const std::int32_t> ids, const Tensor& table) {
-  if (table.rank() != 2) fail("embedding table must be [vocab, hidden], got ", shape_string(table.shape()));
+  if (table.rank() != 2)
+    fail("embedding table must be [vocab, hidden], got ", shape_string(table.shape()));
   Tensor x = Tensor::zeros({static_cast<std::int64_t>(ids.size()), table.dim(1)});
   embed_tokens(ids, table, x);
   return x;

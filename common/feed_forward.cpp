@@ -20,7 +20,7 @@ FeedForward FeedForward::load(const Checkpoint& checkpoint, const std::string& p
 }
 
 Tensor FeedForward::forward(const Tensor& x) const {
-  Tensor gate = linear(x, gate_proj);  // [T, I]
+  Tensor gate = linear(x, gate_proj);    // [T, I]
   const Tensor up = linear(x, up_proj);  // [T, I]
   swiglu(gate, up);                      // gate now holds silu(gate) ⊙ up
   return linear(gate, down_proj);        // [T, H]

@@ -5,7 +5,8 @@
 // Two projections up to an intermediate width I, one of them passed through SiLU and used as a gate
 // on the other, then one projection back down. Llama 4 uses it in two places with different widths:
 //   - the dense MLP of non-MoE layers (Maverick's even layers): I = intermediate_size_mlp (16384);
-//   - the shared expert inside every MoE layer: I = intermediate_size (8192), like each routed expert.
+//   - the shared expert inside every MoE layer: I = intermediate_size (8192), like each routed
+//   expert.
 // Mixing the two widths up is a known slip (the names are confusing); our tiny model uses 96 and 32
 // so a swap cannot go unnoticed.
 #pragma once
@@ -18,7 +19,9 @@
 
 namespace llama4 {
 
-inline float silu(float z) { return z / (1.0f + std::exp(-z)); }
+inline float silu(float z) {
+  return z / (1.0f + std::exp(-z));
+}
 
 // h: [T, I] = silu(gate: [T, I]) ⊙ up: [T, I], written into gate.
 void swiglu(Tensor& gate, const Tensor& up);

@@ -20,12 +20,15 @@ std::span<const float> row_of(const Tensor& logits, std::int64_t row) {
 
 }  // namespace
 
-GenerationResult generate(InferenceSession& session, Sampler& sampler, std::span<const std::int32_t> prompt,
-                          std::int64_t max_new_tokens, std::span<const std::int32_t> stop_ids,
-                          const std::function<bool(std::int32_t)>& on_token, std::vector<std::int32_t> history) {
+GenerationResult generate(InferenceSession& session, Sampler& sampler,
+                          std::span<const std::int32_t> prompt, std::int64_t max_new_tokens,
+                          std::span<const std::int32_t> stop_ids,
+                          const std::function<bool(std::int32_t)>& on_token,
+                          std::vector<std::int32_t> history) {
   if (prompt.empty()) fail("the prompt is empty: there is nothing to continue");
   if (session.position() + static_cast<std::int64_t>(prompt.size()) > session.context_length()) {
-    fail("the prompt (", prompt.size(), " tokens", session.position() > 0 ? " after the conversation so far" : "",
+    fail("the prompt (", prompt.size(), " tokens",
+         session.position() > 0 ? " after the conversation so far" : "",
          ") does not fit the context of ", session.context_length(), " tokens; raise --ctx");
   }
   GenerationResult result;
@@ -59,7 +62,8 @@ GenerationResult generate(InferenceSession& session, Sampler& sampler, std::span
       result.reason = StopReason::context_full;
       break;
     }
-    logits = session.forward(std::span(&result.tokens.back(), 1), LogitRows::last);  // decode one token
+    logits =
+        session.forward(std::span(&result.tokens.back(), 1), LogitRows::last);  // decode one token
   }
   result.stats.generated_tokens = static_cast<std::int64_t>(result.tokens.size());
   if (!result.tokens.empty()) result.stats.decode_seconds = seconds_since(first_token_at);
@@ -74,7 +78,8 @@ PerplexityResult perplexity(InferenceSession& session, std::span<const std::int3
   for (std::size_t begin = 0; begin + 1 < tokens.size(); begin += window) {
     const std::size_t end = std::min(tokens.size(), begin + window);
     session.reset();
-    const Tensor logits = session.forward(tokens.subspan(begin, end - begin), LogitRows::all);  // [n, V]
+    const Tensor logits =
+        session.forward(tokens.subspan(begin, end - begin), LogitRows::all);  // [n, V]
     for (std::size_t t = begin; t + 1 < end; ++t) {
       // -log softmax(logits)[next] = log Σ exp(z) - z_next, computed stably around the max.
       const std::span<const float> row = row_of(logits, static_cast<std::int64_t>(t - begin));

@@ -24,11 +24,13 @@ namespace llama4 {
 struct GenerationStats {
   std::int64_t prompt_tokens = 0;
   std::int64_t generated_tokens = 0;  // including a final stop token
-  double prefill_seconds = 0;          // the prompt's forward pass
-  double time_to_first_token = 0;      // prefill + sampling the first token
-  double decode_seconds = 0;           // every later forward pass and sample
+  double prefill_seconds = 0;         // the prompt's forward pass
+  double time_to_first_token = 0;     // prefill + sampling the first token
+  double decode_seconds = 0;          // every later forward pass and sample
 
-  double prefill_tokens_per_second() const { return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0; }
+  double prefill_tokens_per_second() const {
+    return prefill_seconds > 0 ? prompt_tokens / prefill_seconds : 0;
+  }
   double decode_tokens_per_second() const {
     return decode_seconds > 0 ? static_cast<double>(generated_tokens - 1) / decode_seconds : 0;
   }
@@ -45,8 +47,9 @@ struct GenerationResult {
 // Generates after `prompt` (which is prefilled from the session's current position). `history`
 // holds the earlier tokens of the conversation for the repetition penalty. on_token is called with
 // each generated non-stop token; returning false stops generation.
-GenerationResult generate(InferenceSession& session, Sampler& sampler, std::span<const std::int32_t> prompt,
-                          std::int64_t max_new_tokens, std::span<const std::int32_t> stop_ids,
+GenerationResult generate(InferenceSession& session, Sampler& sampler,
+                          std::span<const std::int32_t> prompt, std::int64_t max_new_tokens,
+                          std::span<const std::int32_t> stop_ids,
                           const std::function<bool(std::int32_t)>& on_token,
                           std::vector<std::int32_t> history = {});
 

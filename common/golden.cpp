@@ -33,11 +33,13 @@ Comparison compare(const Tensor& ours, const Tensor& golden, Tolerance tolerance
     const float b = golden.flat(i);
     const bool nan = std::isnan(a) || std::isnan(b);
     const double error = std::fabs(static_cast<double>(a) - static_cast<double>(b));
-    const double bound = tolerance.absolute + tolerance.relative * std::fabs(static_cast<double>(b));
+    const double bound =
+        tolerance.absolute + tolerance.relative * std::fabs(static_cast<double>(b));
     if (nan || error > bound) ++result.elements_outside;
     if (nan && result.problem.empty()) result.problem = "NaN at " + index_string(golden.shape(), i);
     if (!nan && error > result.max_abs_error) result.max_abs_error = error;
-    const double ratio = nan || (bound == 0 && error > 0) ? INFINITY : (bound > 0 ? error / bound : 0);
+    const double ratio =
+        nan || (bound == 0 && error > 0) ? INFINITY : (bound > 0 ? error / bound : 0);
     if (ratio > worst_ratio) {
       worst_ratio = ratio;
       result.worst_index = i;

@@ -26,16 +26,19 @@ struct Tolerance {
 // The tolerances of golden/README.md, one per kind of comparison. The measured differences of our
 // f32 code against the f32 golden data are 10-20 times smaller (golden/README.md has the numbers).
 namespace tolerance {
-inline constexpr Tolerance kExact{0.0, 0.0};          // gathers, copies and integers: ids, experts
-inline constexpr Tolerance kElementwise{1e-6, 1e-6};  // one stage of a few flops per element, on golden input
-inline constexpr Tolerance kProjection{1e-5, 1e-5};   // one stage with sums over a dimension, on golden input
-inline constexpr Tolerance kModel{2e-5, 2e-5};        // any stage of a whole forward pass from token ids
+inline constexpr Tolerance kExact{0.0, 0.0};  // gathers, copies and integers: ids, experts
+inline constexpr Tolerance kElementwise{
+    1e-6, 1e-6};  // one stage of a few flops per element, on golden input
+inline constexpr Tolerance kProjection{
+    1e-5, 1e-5};  // one stage with sums over a dimension, on golden input
+inline constexpr Tolerance kModel{2e-5, 2e-5};  // any stage of a whole forward pass from token ids
 }  // namespace tolerance
 
 struct Comparison {
   bool within_tolerance = true;
-  double max_abs_error = 0.0;    // largest |ours - golden|
-  std::int64_t worst_index = 0;  // flat position of the element furthest outside (or nearest to) the bound
+  double max_abs_error = 0.0;  // largest |ours - golden|
+  std::int64_t worst_index =
+      0;  // flat position of the element furthest outside (or nearest to) the bound
   float ours_at_worst = 0.0f;
   float golden_at_worst = 0.0f;
   std::int64_t elements_outside = 0;

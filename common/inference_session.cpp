@@ -7,7 +7,8 @@ namespace llama4 {
 CpuSession::CpuSession(Model model, std::int64_t context_length)
     : model_(std::move(model)), cache_(model_.make_cache(context_length)) {}
 
-Tensor CpuSession::forward(std::span<const std::int32_t> tokens, LogitRows rows, ActivationRecorder* recorder) {
+Tensor CpuSession::forward(std::span<const std::int32_t> tokens, LogitRows rows,
+                           ActivationRecorder* recorder) {
   return model_.forward(tokens, cache_, rows, recorder);
 }
 

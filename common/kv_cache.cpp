@@ -29,8 +29,10 @@ void LayerKVCache::append(std::int64_t position, const float* key, const float* 
     fail("KV cache: position ", position, " is past the context length ", capacity_);
   }
   const std::int64_t slot = slot_of(position);
-  std::memcpy(keys_.data() + slot * row_size_, key, static_cast<std::size_t>(row_size_) * sizeof(float));
-  std::memcpy(values_.data() + slot * row_size_, value, static_cast<std::size_t>(row_size_) * sizeof(float));
+  std::memcpy(keys_.data() + slot * row_size_, key,
+              static_cast<std::size_t>(row_size_) * sizeof(float));
+  std::memcpy(values_.data() + slot * row_size_, value,
+              static_cast<std::size_t>(row_size_) * sizeof(float));
   ++next_position_;
 }
 

@@ -38,9 +38,9 @@ class LayerKVCache {
   // query's chunk for chunked layers.
   std::int64_t first_visible(std::int64_t position) const;
 
-  // The key (value) rows of positions first..last, contiguous: [last - first + 1, kv_heads, head_dim].
-  // They are contiguous because a query's visible range never wraps around the ring: it starts at a
-  // chunk boundary, which is slot 0. All of first..last must still be in the cache.
+  // The key (value) rows of positions first..last, contiguous: [last - first + 1, kv_heads,
+  // head_dim]. They are contiguous because a query's visible range never wraps around the ring: it
+  // starts at a chunk boundary, which is slot 0. All of first..last must still be in the cache.
   const float* keys(std::int64_t first, std::int64_t last) const;
   const float* values(std::int64_t first, std::int64_t last) const;
 

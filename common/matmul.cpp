@@ -29,32 +29,19 @@ void check_operands(const Tensor& x, const Tensor& weight, const Tensor& y, std:
          shape_string(weight.shape()));
   }
   expect_shape(y, {x.dim(0), out}, std::string(function) + " output");
-  if (!y.is_contiguous() || y.dtype() != DType::F32) fail(function, ": output must be contiguous F32");
+  if (!y.is_contiguous() || y.dtype() != DType::F32)
+    fail(function, ": output must be contiguous F32");
 }
 
 // Below this many multiply-adds a product runs on one thread: waking the other threads costs more
 // than the work (and a thread that spins while the machine is busy can cost milliseconds).
 constexpr std::int64_t kParallelWork = 1 << 16;
 
-// One dot product, x[i] * w[i] summed in f32. `omp simd` lets the compiler reorder the sum into
-// vector lanes (it is not allowed to reassociate floats on its own).
-template <class Weight>
-inline float dot(const float* x, const Weight* w, std::int64_t n) {
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (std::int64_t i = 0; i < n; ++i) sum += x[i] * to_float(w[i]);
-  return sum;
-}
-
-// Prefill needs a different kernel. The dot product above loads one x value and one weight for every
-// multiply-add, so loads, not arithmetic, set its pace: fine for decode, where every weight is used
-// once anyway, but prefill has many rows of x to reuse each weight for. So prefill computes a 4 x 4
-// tile of y at a time: each 16-wide slice of x and of W is loaded once and used in four multiply-adds.
-//
-// FloatVector is 16 floats the compiler keeps in one vector register (two on 256-bit machines); the
-// 4 x 4 accumulators are 16 of them. We spell the vectors out (a GCC/Clang extension) because the
-// auto-vectorised version of this loop kept the accumulators in memory and ran no faster than the
-// dot product.
+// FloatVector is 16 floats the compiler keeps in one vector register (two on 256-bit machines). We
+// spell the vectors out (a GCC/Clang extension) because what matters in these kernels is how many
+// independent sums are in flight and what stays in registers, and the auto-vectoriser decided both
+// badly: it kept accumulators in memory and added into a single register, so every multiply-add
+// waited for the one before it.
 using FloatVector = float __attribute__((vector_size(64)));
 using Bits32Vector = std::uint32_t __attribute__((vector_size(64)));
 using Bits16Vector = std::uint16_t __attribute__((vector_size(32)));
@@ -65,7 +52,8 @@ inline FloatVector load_vector(const float* source) {
   std::memcpy(&v, source, sizeof v);
   return v;
 }
-inline FloatVector load_vector(const bfloat16* source) {  // 16 bf16 -> 16 f32: zero-extend, shift up
+inline FloatVector load_vector(
+    const bfloat16* source) {  // 16 bf16 -> 16 f32: zero-extend, shift up
   Bits16Vector narrow;
   std::memcpy(&narrow, source, sizeof narrow);
   return reinterpret_cast<FloatVector>(__builtin_convertvector(narrow, Bits32Vector) << 16);
@@ -76,10 +64,41 @@ inline FloatVector load_vector(const float16* source) {  // no vector shortcut f
   return v;
 }
 
+inline float sum_lanes(FloatVector v) {
+  float sum = 0.0f;
+  for (int l = 0; l < kVectorLanes; ++l) sum += v[l];
+  return sum;
+}
+
+// One dot product, x[i] * w[i] summed in f32: the whole of decode's work. Four independent
+// accumulators, because one would make each multiply-add wait for the previous (about 4 cycles per
+// 16 weights: slower than memory delivers them).
+template <class Weight>
+inline float dot(const float* x, const Weight* w, std::int64_t n) {
+  FloatVector sums[4] = {};
+  std::int64_t i = 0;
+  for (; i + 4 * kVectorLanes <= n; i += 4 * kVectorLanes) {
+    for (int k = 0; k < 4; ++k) {
+      sums[k] += load_vector(x + i + k * kVectorLanes) * load_vector(w + i + k * kVectorLanes);
+    }
+  }
+  for (; i + kVectorLanes <= n; i += kVectorLanes)
+    sums[0] += load_vector(x + i) * load_vector(w + i);
+  float sum = sum_lanes((sums[0] + sums[1]) + (sums[2] + sums[3]));
+  for (; i < n; ++i) sum += x[i] * to_float(w[i]);  // the last n % 16
+  return sum;
+}
+
+// Prefill needs a different kernel. The dot product above loads one x value and one weight for
+// every multiply-add, so loads, not arithmetic, set its pace: fine for decode, where every weight
+// is used once anyway, but prefill has many rows of x to reuse each weight for. So prefill computes
+// a 4 x 4 tile of y at a time: each 16-wide slice of x and of W is loaded once and used in four
+// multiply-adds.
+//
 // y[r0..r0+3, o0..o0+3] = x[r0..r0+3, :] · W[o0..o0+3, :]ᵀ
 template <class Weight>
-void linear_tile_4x4(const float* x, const Weight* weight, float* y, std::int64_t in, std::int64_t out,
-                     std::int64_t r0, std::int64_t o0) {
+void linear_tile_4x4(const float* x, const Weight* weight, float* y, std::int64_t in,
+                     std::int64_t out, std::int64_t r0, std::int64_t o0) {
   FloatVector accumulator[4][4] = {};
   std::int64_t i = 0;
   for (; i + kVectorLanes <= in; i += kVectorLanes) {
@@ -92,8 +111,7 @@ void linear_tile_4x4(const float* x, const Weight* weight, float* y, std::int64_
   }
   for (int a = 0; a < 4; ++a) {
     for (int b = 0; b < 4; ++b) {
-      float sum = 0.0f;
-      for (int l = 0; l < kVectorLanes; ++l) sum += accumulator[a][b][l];
+      float sum = sum_lanes(accumulator[a][b]);
       for (std::int64_t tail = i; tail < in; ++tail) {  // the last in % 16 elements
         sum += x[(r0 + a) * in + tail] * to_float(weight[(o0 + b) * in + tail]);
       }
@@ -124,8 +142,8 @@ void linear_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
   }
 }
 
-// The input-major product: y[r0..r0+R-1, c0..c0+16V-1] = x[r0.., :] · W[:, c0..c0+16V-1]. Row i of W
-// is contiguous, so the kernel walks down W one row at a time, loading V vectors of it and adding
+// The input-major product: y[r0..r0+R-1, c0..c0+16V-1] = x[r0.., :] · W[:, c0..c0+16V-1]. Row i of
+// W is contiguous, so the kernel walks down W one row at a time, loading V vectors of it and adding
 // x[r, i] times them into R x V accumulators kept in registers. Prefill uses 4 x 4 tiles (4 rows,
 // 64 columns): each weight vector is loaded once and used four times. Decode uses 1 x 4.
 template <int R, int V, class Weight>
@@ -142,16 +160,17 @@ void matmul_tile(const float* x, const Weight* weight, float* y, std::int64_t in
   }
   for (int a = 0; a < R; ++a) {
     for (int v = 0; v < V; ++v) {
-      std::memcpy(y + (r0 + a) * out + c0 + v * kVectorLanes, &accumulator[a][v], sizeof(FloatVector));
+      std::memcpy(y + (r0 + a) * out + c0 + v * kVectorLanes, &accumulator[a][v],
+                  sizeof(FloatVector));
     }
   }
 }
 
 // y[r, :] = sum_i x[r, i] * W[i, :]. Threads split the output columns into groups; each group goes
-// through register tiles. Prefill (4 rows or more) uses groups of 64 columns in 4 x 4 tiles, then one
-// row at a time. Decode (fewer rows) uses groups of 256 columns in 1 x 16 tiles: every weight row then
-// contributes 512 contiguous bytes at a time, which the hardware prefetcher streams better than 128.
-// Columns past the last whole vector (out % 16) are summed one by one.
+// through register tiles. Prefill (4 rows or more) uses groups of 64 columns in 4 x 4 tiles, then
+// one row at a time. Decode (fewer rows) uses groups of 256 columns in 1 x 16 tiles: every weight
+// row then contributes 512 contiguous bytes at a time, which the hardware prefetcher streams better
+// than 128. Columns past the last whole vector (out % 16) are summed one by one.
 template <class Weight>
 void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
                    std::int64_t in, std::int64_t out) {
@@ -165,11 +184,14 @@ void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
     const std::int64_t c0 = first_vector * kVectorLanes;
     if (vectors - first_vector < group_vectors) {  // the last, partial group: a vector at a time
       for (std::int64_t v = first_vector; v < vectors; ++v) {
-        for (std::int64_t r = 0; r < rows; ++r) matmul_tile<1, 1>(x, weight, y, in, out, r, v * kVectorLanes);
+        for (std::int64_t r = 0; r < rows; ++r)
+          matmul_tile<1, 1>(x, weight, y, in, out, r, v * kVectorLanes);
       }
     } else if (group_vectors == 4) {
-      for (std::int64_t r = 0; r < tiled_rows; r += 4) matmul_tile<4, 4>(x, weight, y, in, out, r, c0);
-      for (std::int64_t r = tiled_rows; r < rows; ++r) matmul_tile<1, 4>(x, weight, y, in, out, r, c0);
+      for (std::int64_t r = 0; r < tiled_rows; r += 4)
+        matmul_tile<4, 4>(x, weight, y, in, out, r, c0);
+      for (std::int64_t r = tiled_rows; r < rows; ++r)
+        matmul_tile<1, 4>(x, weight, y, in, out, r, c0);
     } else {
       for (std::int64_t r = 0; r < rows; ++r) matmul_tile<1, 16>(x, weight, y, in, out, r, c0);
     }
@@ -194,9 +216,12 @@ void linear(const Tensor& x, const Tensor& weight, Tensor& y) {
   float* y_data = y.mutable_data<float>();
   const std::int64_t rows = x.dim(0);
   switch (weight.dtype()) {
-    case DType::BF16: return linear_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
-    case DType::F16: return linear_kernel(x_data, weight.data<float16>(), y_data, rows, in, out);
-    default: return linear_kernel(x_data, weight.data<float>(), y_data, rows, in, out);
+    case DType::BF16:
+      return linear_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
+    case DType::F16:
+      return linear_kernel(x_data, weight.data<float16>(), y_data, rows, in, out);
+    default:
+      return linear_kernel(x_data, weight.data<float>(), y_data, rows, in, out);
   }
 }
 
@@ -219,9 +244,12 @@ void matmul(const Tensor& x, const Tensor& weight, Tensor& y) {
   float* y_data = y.mutable_data<float>();
   const std::int64_t rows = x.dim(0);
   switch (weight.dtype()) {
-    case DType::BF16: return matmul_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
-    case DType::F16: return matmul_kernel(x_data, weight.data<float16>(), y_data, rows, in, out);
-    default: return matmul_kernel(x_data, weight.data<float>(), y_data, rows, in, out);
+    case DType::BF16:
+      return matmul_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
+    case DType::F16:
+      return matmul_kernel(x_data, weight.data<float16>(), y_data, rows, in, out);
+    default:
+      return matmul_kernel(x_data, weight.data<float>(), y_data, rows, in, out);
   }
 }
 

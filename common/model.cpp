@@ -27,7 +27,8 @@ Model Model::load(const std::filesystem::path& directory) {
 Model::Model(ModelConfig config, Checkpoint checkpoint)
     : config_(std::move(config)),
       checkpoint_(std::move(checkpoint)),
-      inverse_frequencies_(rope_inverse_frequencies(config_.head_dim, config_.rope_theta, config_.rope_scaling)) {
+      inverse_frequencies_(
+          rope_inverse_frequencies(config_.head_dim, config_.rope_theta, config_.rope_scaling)) {
   const WeightNames names(checkpoint_);
   const std::int64_t vocab = config_.vocab_size, hidden = config_.hidden_size;
   embedding_ = load_weight(checkpoint_, names.embedding(), {vocab, hidden});
@@ -45,7 +46,8 @@ KVCache Model::make_cache(std::int64_t context_length) const {
   if (context_length <= 0) fail("context length must be positive, got ", context_length);
   KVCache cache;
   cache.context_length = context_length;
-  for (const DecoderLayer& layer : layers_) cache.layers.push_back(layer.make_cache(context_length));
+  for (const DecoderLayer& layer : layers_)
+    cache.layers.push_back(layer.make_cache(context_length));
   return cache;
 }
 
@@ -53,11 +55,13 @@ Tensor Model::forward(std::span<const std::int32_t> tokens, KVCache& cache, Logi
                       ActivationRecorder* recorder) const {
   const auto count = static_cast<std::int64_t>(tokens.size());
   if (count == 0) fail("forward: no tokens to process");
-  if (cache.layers.size() != layers_.size()) fail("forward: the KV cache was made for another model");
+  if (cache.layers.size() != layers_.size())
+    fail("forward: the KV cache was made for another model");
   const std::int64_t start = cache.next_position();
   if (start + count > cache.context_length) {
-    fail("the sequence would reach ", start + count, " tokens, past the context length ", cache.context_length,
-         " (positions ", start, "..", start + count - 1, "); raise --ctx or shorten the prompt");
+    fail("the sequence would reach ", start + count, " tokens, past the context length ",
+         cache.context_length, " (positions ", start, "..", start + count - 1,
+         "); raise --ctx or shorten the prompt");
   }
 
   Tensor x = embed_tokens(tokens, embedding_);  // [T, H]
@@ -77,18 +81,21 @@ Tensor Model::forward(std::span<const std::int32_t> tokens, KVCache& cache, Logi
 std::uint64_t Model::bytes_read_per_token() const {
   // One embedding row, then every layer's norms, attention projections and feed-forward, then the
   // final norm and the whole LM head. Of the routed experts only the chosen ones are read.
-  std::uint64_t bytes = embedding_.dim(1) * dtype_size(embedding_.dtype()) + final_norm_.nbytes() + lm_head_.nbytes();
+  std::uint64_t bytes =
+      embedding_.dim(1) * dtype_size(embedding_.dtype()) + final_norm_.nbytes() + lm_head_.nbytes();
   for (const DecoderLayer& layer : layers_) {
     const AttentionWeights& attention = layer.attention().weights();
-    bytes += layer.input_norm().nbytes() + layer.post_attention_norm().nbytes() + attention.q_proj.nbytes() +
-             attention.k_proj.nbytes() + attention.v_proj.nbytes() + attention.o_proj.nbytes();
+    bytes += layer.input_norm().nbytes() + layer.post_attention_norm().nbytes() +
+             attention.q_proj.nbytes() + attention.k_proj.nbytes() + attention.v_proj.nbytes() +
+             attention.o_proj.nbytes();
     const FeedForward& dense = layer.moe() ? layer.moe()->weights().shared_expert : *layer.mlp();
     bytes += dense.gate_proj.nbytes() + dense.up_proj.nbytes() + dense.down_proj.nbytes();
     if (const MoeLayer* moe = layer.moe()) {
       const MoeWeights& w = moe->weights();
       const auto experts = static_cast<std::uint64_t>(w.gate_up_proj.dim(0));
       const std::uint64_t per_expert = (w.gate_up_proj.nbytes() + w.down_proj.nbytes()) / experts;
-      bytes += w.router.nbytes() + per_expert * static_cast<std::uint64_t>(config_.num_experts_per_tok);
+      bytes +=
+          w.router.nbytes() + per_expert * static_cast<std::uint64_t>(config_.num_experts_per_tok);
     }
   }
   return bytes;
@@ -106,7 +113,8 @@ void Model::touch_weights(const std::function<void(std::uint64_t, std::uint64_t)
   for (const std::string& name : checkpoint_.names()) {
     const Tensor tensor = checkpoint_.tensor(name);
     const auto* bytes = reinterpret_cast<const std::uint8_t*>(tensor.raw_data());
-    for (std::size_t offset = 0; offset < tensor.nbytes(); offset += 4096) sink = sink + bytes[offset];
+    for (std::size_t offset = 0; offset < tensor.nbytes(); offset += 4096)
+      sink = sink + bytes[offset];
     done += tensor.nbytes();
     progress(done, total);
   }

@@ -1,6 +1,7 @@
 // The Llama 4 text model: embedding, the decoder stack, the final norm and the LM head.
 //
-//   ids: [T] ── embed_tokens ── layer 0 ── layer 1 ── ... ── layer L-1 ── norm ── lm_head ── logits: [T, V]
+//   ids: [T] ── embed_tokens ── layer 0 ── layer 1 ── ... ── layer L-1 ── norm ── lm_head ──
+//   logits: [T, V]
 //
 // A forward pass takes the next T tokens of a sequence; the KVCache remembers everything before
 // them, so the same function serves the prompt ("prefill": T = prompt length, matrix-matrix work)
@@ -51,26 +52,28 @@ class Model {
 
   KVCache make_cache(std::int64_t context_length) const;
 
-  // tokens: [T] at positions cache.next_position() ... + T - 1. Returns logits [T, V] (LogitRows::all)
-  // or [1, V] for the last token. An empty `tokens`, a token outside the vocabulary or a sequence
-  // longer than the cache's context length is an Error.
-  Tensor forward(std::span<const std::int32_t> tokens, KVCache& cache, LogitRows rows = LogitRows::all,
-                 ActivationRecorder* recorder = nullptr) const;
+  // tokens: [T] at positions cache.next_position() ... + T - 1. Returns logits [T, V]
+  // (LogitRows::all) or [1, V] for the last token. An empty `tokens`, a token outside the
+  // vocabulary or a sequence longer than the cache's context length is an Error.
+  Tensor forward(std::span<const std::int32_t> tokens, KVCache& cache,
+                 LogitRows rows = LogitRows::all, ActivationRecorder* recorder = nullptr) const;
 
   // Bytes of weights one decode step reads: attention, the shared + one routed expert (per chosen
-  // expert) or the dense MLP, norms, and the LM head. The figure the memory-bandwidth ceiling applies to.
+  // expert) or the dense MLP, norms, and the LM head. The figure the memory-bandwidth ceiling
+  // applies to.
   std::uint64_t bytes_read_per_token() const;
   // The weights one token touches times 2 FLOP per multiply-add.
   std::uint64_t flops_per_token() const;
 
-  // Reads every weight page once so later passes do not stall on disk, calling progress(done, total).
+  // Reads every weight page once so later passes do not stall on disk, calling progress(done,
+  // total).
   void touch_weights(const std::function<void(std::uint64_t, std::uint64_t)>& progress) const;
 
  private:
   ModelConfig config_;
   Checkpoint checkpoint_;
   std::vector<float> inverse_frequencies_;
-  Tensor embedding_;   // [V, H]
+  Tensor embedding_;  // [V, H]
   std::vector<DecoderLayer> layers_;
   Tensor final_norm_;  // [H]
   Tensor lm_head_;     // [V, H]

@@ -36,7 +36,8 @@ class FieldReader {
   }
   double number(const char* field, double fallback) const {
     if (!has(field) || object_[field].is_null()) return fallback;
-    if (!object_[field].is_number()) fail(where(field), " must be a number, got ", object_[field].dump());
+    if (!object_[field].is_number())
+      fail(where(field), " must be a number, got ", object_[field].dump());
     return object_[field].get<double>();
   }
   // Booleans as Python sees them: Scout ships "attn_temperature_tuning": 4, which means true.
@@ -49,20 +50,23 @@ class FieldReader {
   }
   std::string text(const char* field, const std::string& fallback) const {
     if (!has(field) || object_[field].is_null()) return fallback;
-    if (!object_[field].is_string()) fail(where(field), " must be a string, got ", object_[field].dump());
+    if (!object_[field].is_string())
+      fail(where(field), " must be a string, got ", object_[field].dump());
     return object_[field].get<std::string>();
   }
   std::vector<std::int64_t> integer_list(const char* field) const {
     std::vector<std::int64_t> values;
     if (!has(field) || object_[field].is_null()) return values;
-    if (!object_[field].is_array()) fail(where(field), " must be a list, got ", object_[field].dump());
+    if (!object_[field].is_array())
+      fail(where(field), " must be a list, got ", object_[field].dump());
     for (const Json& item : object_[field]) values.push_back(as_integer(item, field));
     return values;
   }
   std::vector<std::string> text_list(const char* field) const {
     std::vector<std::string> values;
     if (!has(field) || object_[field].is_null()) return values;
-    if (!object_[field].is_array()) fail(where(field), " must be a list, got ", object_[field].dump());
+    if (!object_[field].is_array())
+      fail(where(field), " must be a list, got ", object_[field].dump());
     for (const Json& item : object_[field]) {
       if (!item.is_string()) fail(where(field), " must hold strings, got ", item.dump());
       values.push_back(item.get<std::string>());
@@ -88,8 +92,9 @@ class FieldReader {
   std::string prefix_;
 };
 
-// RoPE settings. Older configs write "rope_theta" plus "rope_scaling": {"rope_type": "llama3", ...};
-// transformers 5 writes "rope_parameters": {"rope_type": ..., "rope_theta": ..., ...}. Both work.
+// RoPE settings. Older configs write "rope_theta" plus "rope_scaling": {"rope_type": "llama3",
+// ...}; transformers 5 writes "rope_parameters": {"rope_type": ..., "rope_theta": ..., ...}. Both
+// work.
 void read_rope(const FieldReader& fields, ModelConfig& config, const std::string& source,
                const std::string& prefix) {
   config.rope_theta = fields.number("rope_theta", config.rope_theta);
@@ -115,7 +120,8 @@ void read_rope(const FieldReader& fields, ModelConfig& config, const std::string
   scaling.original_max_position_embeddings = rope_fields.integer(
       "original_max_position_embeddings", scaling.original_max_position_embeddings);
   if (!(scaling.factor > 0)) fail(rope_fields.where("factor"), " must be positive");
-  if (!(scaling.low_freq_factor > 0)) fail(rope_fields.where("low_freq_factor"), " must be positive");
+  if (!(scaling.low_freq_factor > 0))
+    fail(rope_fields.where("low_freq_factor"), " must be positive");
   if (scaling.high_freq_factor < scaling.low_freq_factor) {
     fail(rope_fields.where("high_freq_factor"), " (", scaling.high_freq_factor,
          ") must be at least low_freq_factor (", scaling.low_freq_factor, ")");
@@ -233,12 +239,15 @@ void validate_sizes(const FieldReader& fields, const ModelConfig& config) {
          *config.attention_chunk_size);
   }
   if (config.hidden_act != "silu") {
-    fail(fields.where("hidden_act"), " \"", config.hidden_act, "\" is not supported (Llama 4 uses silu)");
+    fail(fields.where("hidden_act"), " \"", config.hidden_act,
+         "\" is not supported (Llama 4 uses silu)");
   }
   for (std::int64_t id : config.eos_token_ids) {
-    if (id < 0 || id >= config.vocab_size) fail(fields.where("eos_token_id"), " ", id, " is not a token id");
+    if (id < 0 || id >= config.vocab_size)
+      fail(fields.where("eos_token_id"), " ", id, " is not a token id");
   }
-  if (config.bos_token_id && (*config.bos_token_id < 0 || *config.bos_token_id >= config.vocab_size)) {
+  if (config.bos_token_id &&
+      (*config.bos_token_id < 0 || *config.bos_token_id >= config.vocab_size)) {
     fail(fields.where("bos_token_id"), " ", *config.bos_token_id, " is not a token id");
   }
 }
@@ -277,7 +286,8 @@ ModelConfig parse_model_config(std::string_view json_text, std::string_view sour
   config.model_type = root.value("model_type", std::string("llama4_text"));
   // The multimodal config nests the text model; tie_word_embeddings may sit at the top level.
   const bool nested = root.contains("text_config");
-  if (nested && !root["text_config"].is_object()) fail(source_name, ": text_config is not an object");
+  if (nested && !root["text_config"].is_object())
+    fail(source_name, ": text_config is not an object");
   const Json& text = nested ? root["text_config"] : root;
   const std::string prefix = nested ? "text_config." : "";
   const FieldReader fields(text, source_name, prefix);
@@ -286,20 +296,23 @@ ModelConfig parse_model_config(std::string_view json_text, std::string_view sour
   config.vocab_size = fields.integer("vocab_size", config.vocab_size);
   config.hidden_size = fields.integer("hidden_size", config.hidden_size);
   config.intermediate_size = fields.integer("intermediate_size", config.intermediate_size);
-  config.intermediate_size_mlp = fields.integer("intermediate_size_mlp", config.intermediate_size_mlp);
+  config.intermediate_size_mlp =
+      fields.integer("intermediate_size_mlp", config.intermediate_size_mlp);
   config.num_hidden_layers = fields.integer("num_hidden_layers", config.num_hidden_layers);
   config.num_attention_heads = fields.integer("num_attention_heads", config.num_attention_heads);
   // HF: num_key_value_heads defaults to 8; an explicit null means one kv head per query head.
-  config.num_key_value_heads = fields.is_null("num_key_value_heads")
-                                   ? config.num_attention_heads
-                                   : fields.integer("num_key_value_heads", config.num_key_value_heads);
+  config.num_key_value_heads =
+      fields.is_null("num_key_value_heads")
+          ? config.num_attention_heads
+          : fields.integer("num_key_value_heads", config.num_key_value_heads);
   // HF: head_dim defaults to 128; only an explicit null means hidden_size / num_attention_heads.
   if (fields.is_null("head_dim")) {
     if (config.num_attention_heads > 0 && config.hidden_size % config.num_attention_heads != 0) {
       fail(fields.where("head_dim"), " is null and hidden_size = ", config.hidden_size,
            " is not divisible by num_attention_heads = ", config.num_attention_heads);
     }
-    config.head_dim = config.num_attention_heads > 0 ? config.hidden_size / config.num_attention_heads : 0;
+    config.head_dim =
+        config.num_attention_heads > 0 ? config.hidden_size / config.num_attention_heads : 0;
   } else {
     config.head_dim = fields.integer("head_dim", config.head_dim);
   }
@@ -357,12 +370,13 @@ std::uint64_t count_parameters(const ModelConfig& config, std::int64_t experts_u
   const auto kv = static_cast<std::uint64_t>(config.num_key_value_heads * config.head_dim);
   const auto width = static_cast<std::uint64_t>(config.intermediate_size);
   const auto dense_width = static_cast<std::uint64_t>(config.intermediate_size_mlp);
-  std::uint64_t total = v * h + h + (config.tie_word_embeddings ? 0 : v * h);  // embedding, norm, head
+  std::uint64_t total =
+      v * h + h + (config.tie_word_embeddings ? 0 : v * h);  // embedding, norm, head
   for (const LayerConfig& layer : config.layers) {
     total += 2 * h + 2 * h * q + 2 * h * kv;  // two norms; q and o; k and v
     if (layer.is_moe) {
       const auto experts = static_cast<std::uint64_t>(config.num_local_experts);
-      total += experts * h;                                              // router
+      total += experts * h;                                               // router
       total += static_cast<std::uint64_t>(experts_used) * 3 * h * width;  // routed experts
       total += 3 * h * width;                                             // shared expert
     } else {
@@ -374,9 +388,20 @@ std::uint64_t count_parameters(const ModelConfig& config, std::int64_t experts_u
 
 }  // namespace
 
-std::uint64_t ModelConfig::total_parameters() const { return count_parameters(*this, num_local_experts); }
+const LayerConfig& ModelConfig::layer(std::int64_t index) const {
+  if (index < 0 || index >= static_cast<std::int64_t>(layers.size())) {
+    fail("layer ", index, " does not exist: the config describes ", layers.size(), " layers");
+  }
+  return layers[static_cast<std::size_t>(index)];
+}
 
-std::uint64_t ModelConfig::active_parameters() const { return count_parameters(*this, num_experts_per_tok); }
+std::uint64_t ModelConfig::total_parameters() const {
+  return count_parameters(*this, num_local_experts);
+}
+
+std::uint64_t ModelConfig::active_parameters() const {
+  return count_parameters(*this, num_experts_per_tok);
+}
 
 ModelConfig load_model_config(const std::filesystem::path& path) {
   const std::filesystem::path file =

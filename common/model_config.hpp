@@ -37,7 +37,7 @@ struct LayerConfig {
 };
 
 struct ModelConfig {
-  std::string model_type;        // "llama4" (nested text_config) or "llama4_text"
+  std::string model_type;  // "llama4" (nested text_config) or "llama4_text"
   std::int64_t vocab_size = 202048;
   std::int64_t hidden_size = 5120;
   std::int64_t intermediate_size = 8192;       // width of each routed expert and the shared expert
@@ -72,6 +72,9 @@ struct ModelConfig {
 
   // Query heads that share one key/value head (grouped-query attention).
   std::int64_t query_heads_per_kv_head() const { return num_attention_heads / num_key_value_heads; }
+
+  // The LayerConfig of layer `layer`; an Error if the model has no such layer.
+  const LayerConfig& layer(std::int64_t layer) const;
 
   // Number of weights in the text model (embedding, layers, final norm, LM head).
   std::uint64_t total_parameters() const;

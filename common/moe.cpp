@@ -15,22 +15,25 @@ MoeLayer::MoeLayer(const ModelConfig& config, std::int64_t layer, MoeWeights wei
   const std::int64_t experts = config.num_local_experts, hidden = config.hidden_size;
   const std::string where = "layer " + std::to_string(layer) + " MoE ";
   expect_shape(weights_.router, {experts, hidden}, where + "router");
-  expect_shape(weights_.gate_up_proj, {experts, hidden, 2 * width_}, where + "experts.gate_up_proj");
+  expect_shape(weights_.gate_up_proj, {experts, hidden, 2 * width_},
+               where + "experts.gate_up_proj");
   expect_shape(weights_.down_proj, {experts, width_, hidden}, where + "experts.down_proj");
 }
 
 MoeLayer::MoeLayer(const ModelConfig& config, std::int64_t layer, const Checkpoint& checkpoint,
                    const WeightNames& names)
-    : MoeLayer(config, layer,
-               MoeWeights{
-                   load_weight(checkpoint, names.layer(layer, "feed_forward.router.weight"),
-                               {config.num_local_experts, config.hidden_size}),
-                   load_weight(checkpoint, names.layer(layer, "feed_forward.experts.gate_up_proj"),
-                               {config.num_local_experts, config.hidden_size, 2 * config.intermediate_size}),
-                   load_weight(checkpoint, names.layer(layer, "feed_forward.experts.down_proj"),
-                               {config.num_local_experts, config.intermediate_size, config.hidden_size}),
-                   FeedForward::load(checkpoint, names.layer(layer, "feed_forward.shared_expert."),
-                                     config.hidden_size, config.intermediate_size)}) {}
+    : MoeLayer(
+          config, layer,
+          MoeWeights{
+              load_weight(checkpoint, names.layer(layer, "feed_forward.router.weight"),
+                          {config.num_local_experts, config.hidden_size}),
+              load_weight(
+                  checkpoint, names.layer(layer, "feed_forward.experts.gate_up_proj"),
+                  {config.num_local_experts, config.hidden_size, 2 * config.intermediate_size}),
+              load_weight(checkpoint, names.layer(layer, "feed_forward.experts.down_proj"),
+                          {config.num_local_experts, config.intermediate_size, config.hidden_size}),
+              FeedForward::load(checkpoint, names.layer(layer, "feed_forward.shared_expert."),
+                                config.hidden_size, config.intermediate_size)}) {}
 
 Tensor MoeLayer::expert(std::int64_t expert_index, const Tensor& x) const {
   const Tensor gate_up = matmul(x, weights_.gate_up_proj.select(expert_index));  // [n, 2I]
@@ -65,15 +68,18 @@ Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
       scores.push_back(choice.expert_score[slot]);
     }
     if (rows.empty()) continue;
-    Tensor expert_input = Tensor::zeros({static_cast<std::int64_t>(rows.size()), hidden});  // [n, H]
+    Tensor expert_input =
+        Tensor::zeros({static_cast<std::int64_t>(rows.size()), hidden});  // [n, H]
     float* in = expert_input.mutable_data<float>();
     for (std::size_t n = 0; n < rows.size(); ++n) {
-      for (std::int64_t i = 0; i < hidden; ++i) in[n * hidden + i] = scores[n] * x_data[rows[n] * hidden + i];
+      for (std::int64_t i = 0; i < hidden; ++i)
+        in[n * hidden + i] = scores[n] * x_data[rows[n] * hidden + i];
     }
     const Tensor expert_output = expert(e, expert_input);  // [n, H]
     const float* out = expert_output.data<float>();
     for (std::size_t n = 0; n < rows.size(); ++n) {  // scatter back, adding
-      for (std::int64_t i = 0; i < hidden; ++i) routed_data[rows[n] * hidden + i] += out[n * hidden + i];
+      for (std::int64_t i = 0; i < hidden; ++i)
+        routed_data[rows[n] * hidden + i] += out[n * hidden + i];
     }
   }
 

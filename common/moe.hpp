@@ -22,8 +22,8 @@
 // Swapping gate and up, or reading them as [out, in], runs without error and gives garbage.
 //
 // We compute it sparsely: gather the tokens routed to each expert and run only that expert on them.
-// HF (and Meta) run every expert on every token with zero scores for the others; forward_every_expert()
-// does that too, as the reference the sparse version is tested against.
+// HF (and Meta) run every expert on every token with zero scores for the others;
+// forward_every_expert() does that too, as the reference the sparse version is tested against.
 #pragma once
 
 #include <cstdint>

@@ -21,7 +21,8 @@ RouterChoice route_tokens(const Tensor& x, const Tensor& router_weight, std::int
     const float* row = logits + t * experts;
     std::iota(order.begin(), order.end(), 0);
     // Highest logit first; equal logits keep the lower index first.
-    std::stable_sort(order.begin(), order.end(), [row](std::int32_t a, std::int32_t b) { return row[a] > row[b]; });
+    std::stable_sort(order.begin(), order.end(),
+                     [row](std::int32_t a, std::int32_t b) { return row[a] > row[b]; });
     for (std::int64_t i = 0; i < top_k; ++i) {
       const std::int32_t expert = order[static_cast<std::size_t>(i)];
       choice.expert_index.push_back(expert);

@@ -20,10 +20,10 @@
 namespace llama4 {
 
 struct RouterChoice {
-  Tensor logits;                            // [T, E]
+  Tensor logits;  // [T, E]
   std::int64_t top_k = 1;
-  std::vector<std::int32_t> expert_index;   // [T * k], best first
-  std::vector<float> expert_score;          // [T * k], sigmoid of the chosen logits
+  std::vector<std::int32_t> expert_index;  // [T * k], best first
+  std::vector<float> expert_score;         // [T * k], sigmoid of the chosen logits
 };
 
 // x: [T, H] (post-attention-normed), router_weight: [E, H].

@@ -53,7 +53,8 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps) {
 }
 
 void qk_norm(Tensor& x, float eps) {
-  if (x.rank() != 3 || !x.is_contiguous()) fail("qk_norm: x must be a contiguous [T, heads, D] tensor");
+  if (x.rank() != 3 || !x.is_contiguous())
+    fail("qk_norm: x must be a contiguous [T, heads, D] tensor");
   const std::int64_t head_dim = x.dim(2);
   const std::int64_t vectors = x.dim(0) * x.dim(1);  // one norm per (token, head): per head!
   float* data = x.mutable_data<float>();

@@ -14,8 +14,7 @@ std::vector<float> rope_inverse_frequencies(std::int64_t head_dim, double theta,
   for (std::int64_t i = 0; i < head_dim / 2; ++i) {
     // HF: 1 / theta ** (arange(0, D, 2) / D), in f32.
     const float exponent = static_cast<float>(2 * i) / static_cast<float>(head_dim);
-    frequencies[static_cast<std::size_t>(i)] =
-        1.0f / std::pow(static_cast<float>(theta), exponent);
+    frequencies[static_cast<std::size_t>(i)] = 1.0f / std::pow(static_cast<float>(theta), exponent);
   }
   if (!scaling) return frequencies;
 
@@ -40,8 +39,10 @@ std::vector<float> rope_inverse_frequencies(std::int64_t head_dim, double theta,
   return frequencies;
 }
 
-void apply_rope(Tensor& x, std::int64_t start_position, const std::vector<float>& inverse_frequencies) {
-  if (x.rank() != 3 || !x.is_contiguous()) fail("apply_rope: x must be a contiguous [T, heads, D] tensor");
+void apply_rope(Tensor& x, std::int64_t start_position,
+                const std::vector<float>& inverse_frequencies) {
+  if (x.rank() != 3 || !x.is_contiguous())
+    fail("apply_rope: x must be a contiguous [T, heads, D] tensor");
   const std::int64_t tokens = x.dim(0), heads = x.dim(1), head_dim = x.dim(2);
   if (static_cast<std::int64_t>(inverse_frequencies.size()) * 2 != head_dim) {
     fail("apply_rope: ", inverse_frequencies.size(), " frequencies for head_dim ", head_dim);

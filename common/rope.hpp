@@ -1,8 +1,8 @@
 // RoPE: rotary position embedding, Llama 4 style.
 //
 // Attention compares queries with keys by dot products, which know nothing about order. RoPE
-// injects position by rotating each query and key: the head vector is cut into D/2 PAIRS of numbers,
-// and pair i of a token at position p is rotated by the angle p·θ_i, where
+// injects position by rotating each query and key: the head vector is cut into D/2 PAIRS of
+// numbers, and pair i of a token at position p is rotated by the angle p·θ_i, where
 //
 //     θ_i = rope_theta^(-2i/D)            (fast rotation for i = 0, slower and slower after)
 //
@@ -10,8 +10,8 @@
 //
 // Trap 1, the pairing. Llama 4 pairs ADJACENT numbers (x[2i], x[2i+1]), treating each pair as a
 // complex number (Meta and HF both: view_as_complex). Hugging Face's Llama 2/3 code pairs x[i] with
-// x[i + D/2] ("rotate half") and permutes the checkpoint's q/k weights to match. Llama 4 checkpoints
-// are NOT permuted, so rotate-half gives garbage that looks fine for a token or two.
+// x[i + D/2] ("rotate half") and permutes the checkpoint's q/k weights to match. Llama 4
+// checkpoints are NOT permuted, so rotate-half gives garbage that looks fine for a token or two.
 //
 // Trap 2, the llama3 frequency scaling (Scout, not Maverick), for long contexts. With wavelength
 // λ_i = 2π/θ_i and L0 = original_max_position_embeddings:
@@ -40,6 +40,7 @@ std::vector<float> rope_inverse_frequencies(std::int64_t head_dim, double theta,
                                             const std::optional<RopeScaling>& scaling);
 
 // Rotates every head of x: [T, heads, D] in place; token t sits at position start_position + t.
-void apply_rope(Tensor& x, std::int64_t start_position, const std::vector<float>& inverse_frequencies);
+void apply_rope(Tensor& x, std::int64_t start_position,
+                const std::vector<float>& inverse_frequencies);
 
 }  // namespace llama4

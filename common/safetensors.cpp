@@ -88,7 +88,8 @@ TensorEntry parse_entry(const std::filesystem::path& path, const std::string& na
   const Json& dtype = json["dtype"];
   if (!dtype.is_string()) fail(path, ": tensor \"", name, "\": \"dtype\" is not a string");
   const auto parsed = parse_dtype(dtype.get<std::string>());
-  if (!parsed) fail(path, ": tensor \"", name, "\": unknown dtype \"", dtype.get<std::string>(), "\"");
+  if (!parsed)
+    fail(path, ": tensor \"", name, "\": unknown dtype \"", dtype.get<std::string>(), "\"");
   entry.dtype = *parsed;
 
   entry.shape = parse_shape(path, name, json["shape"]);

@@ -14,11 +14,13 @@ std::int32_t argmax(std::span<const float> logits) {
   return static_cast<std::int32_t>(std::max_element(logits.begin(), logits.end()) - logits.begin());
 }
 
-void apply_repetition_penalty(std::span<float> logits, std::span<const std::int32_t> history, float penalty) {
+void apply_repetition_penalty(std::span<float> logits, std::span<const std::int32_t> history,
+                              float penalty) {
   if (penalty == 1.0f) return;
   std::unordered_set<std::int32_t> seen;  // each token is penalised once, however often it occurred
   for (std::int32_t id : history) {
-    if (id < 0 || static_cast<std::size_t>(id) >= logits.size() || !seen.insert(id).second) continue;
+    if (id < 0 || static_cast<std::size_t>(id) >= logits.size() || !seen.insert(id).second)
+      continue;
     float& logit = logits[static_cast<std::size_t>(id)];
     logit = logit > 0 ? logit / penalty : logit * penalty;
   }
@@ -35,13 +37,15 @@ std::vector<Candidate> sorted_probabilities(std::span<const float> logits, float
     total += p;
   }
   for (Candidate& c : candidates) c.probability = static_cast<float>(c.probability / total);
-  std::stable_sort(candidates.begin(), candidates.end(),
-                   [](const Candidate& a, const Candidate& b) { return a.probability > b.probability; });
+  std::stable_sort(
+      candidates.begin(), candidates.end(),
+      [](const Candidate& a, const Candidate& b) { return a.probability > b.probability; });
   return candidates;
 }
 
 void keep_top_k(std::vector<Candidate>& candidates, std::int64_t k) {
-  if (k > 0 && static_cast<std::size_t>(k) < candidates.size()) candidates.resize(static_cast<std::size_t>(k));
+  if (k > 0 && static_cast<std::size_t>(k) < candidates.size())
+    candidates.resize(static_cast<std::size_t>(k));
 }
 
 void keep_top_p(std::vector<Candidate>& candidates, float p) {
@@ -66,9 +70,12 @@ void keep_min_p(std::vector<Candidate>& candidates, float min_p) {
 Sampler::Sampler(const SamplingOptions& options) : options_(options), state_(options.seed) {
   if (options.temperature < 0) fail("temperature must be >= 0, got ", options.temperature);
   if (options.top_k < 0) fail("top-k must be >= 0, got ", options.top_k);
-  if (!(options.top_p > 0 && options.top_p <= 1)) fail("top-p must be in (0, 1], got ", options.top_p);
-  if (!(options.min_p >= 0 && options.min_p < 1)) fail("min-p must be in [0, 1), got ", options.min_p);
-  if (!(options.repetition_penalty > 0)) fail("repetition penalty must be positive, got ", options.repetition_penalty);
+  if (!(options.top_p > 0 && options.top_p <= 1))
+    fail("top-p must be in (0, 1], got ", options.top_p);
+  if (!(options.min_p >= 0 && options.min_p < 1))
+    fail("min-p must be in [0, 1), got ", options.min_p);
+  if (!(options.repetition_penalty > 0))
+    fail("repetition penalty must be positive, got ", options.repetition_penalty);
 }
 
 double Sampler::next_uniform() {

@@ -39,7 +39,8 @@ struct Candidate {
 
 // The pieces, exposed so each can be tested against its definition.
 std::int32_t argmax(std::span<const float> logits);
-void apply_repetition_penalty(std::span<float> logits, std::span<const std::int32_t> history, float penalty);
+void apply_repetition_penalty(std::span<float> logits, std::span<const std::int32_t> history,
+                              float penalty);
 // softmax(logits / temperature), sorted most likely first.
 std::vector<Candidate> sorted_probabilities(std::span<const float> logits, float temperature);
 void keep_top_k(std::vector<Candidate>& candidates, std::int64_t k);

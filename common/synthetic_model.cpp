@@ -15,16 +15,19 @@ struct SyntheticShape {
 // Sizes for each name; everything not listed takes Llama 4's values (RoPE θ 500000, chunk 8192,
 // NoPE every 4th layer, temperature tuning, QK norm).
 constexpr SyntheticShape kShapes[] = {
-    {"tiny", R"({"vocab_size": 512, "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
+    {"tiny",
+     R"({"vocab_size": 512, "hidden_size": 64, "num_attention_heads": 4, "num_key_value_heads": 2,
       "head_dim": 16, "num_hidden_layers": 4, "attention_chunk_size": 8, "interleave_moe_layer_step": 2,
       "num_local_experts": 4, "intermediate_size": 32, "intermediate_size_mlp": 96, "floor_scale": 4,
       "rope_theta": 10000.0, "max_position_embeddings": 128, "bos_token_id": 1, "eos_token_id": 2,
       "rope_scaling": {"rope_type": "llama3", "factor": 16.0, "low_freq_factor": 1.0, "high_freq_factor": 4.0,
                        "original_max_position_embeddings": 64}})"},
-    {"100m", R"({"vocab_size": 32000, "hidden_size": 640, "num_attention_heads": 10, "num_key_value_heads": 2,
+    {"100m",
+     R"({"vocab_size": 32000, "hidden_size": 640, "num_attention_heads": 10, "num_key_value_heads": 2,
       "head_dim": 64, "num_hidden_layers": 8, "interleave_moe_layer_step": 2, "num_local_experts": 8,
       "intermediate_size": 768, "intermediate_size_mlp": 1536, "bos_token_id": 1, "eos_token_id": 2})"},
-    {"1b", R"({"vocab_size": 32000, "hidden_size": 2048, "num_attention_heads": 16, "num_key_value_heads": 4,
+    {"1b",
+     R"({"vocab_size": 32000, "hidden_size": 2048, "num_attention_heads": 16, "num_key_value_heads": 4,
       "head_dim": 128, "num_hidden_layers": 16, "interleave_moe_layer_step": 2, "num_local_experts": 4,
       "intermediate_size": 2048, "intermediate_size_mlp": 4096, "bos_token_id": 1, "eos_token_id": 2})"},
     {"scout-layer", R"({"vocab_size": 202048, "hidden_size": 5120, "num_attention_heads": 40,
@@ -37,14 +40,16 @@ constexpr SyntheticShape kShapes[] = {
 
 // A 64-bit hash of three numbers (splitmix64 finaliser over a combination).
 std::uint64_t mix(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
-  std::uint64_t z = a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull ^ c;
+  std::uint64_t z =
+      a * 0x9e3779b97f4a7c15ull ^ (b + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull ^ c;
   z = (z ^ (z >> 30)) * 0xbf58476d1ce4e5b9ull;
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
 
 // A bf16 tensor of N(mean, std²) values (approximately normal: the sum of four uniforms).
-Tensor random_bf16(const Shape& shape, std::uint64_t seed, std::uint64_t tensor_index, float mean, float std) {
+Tensor random_bf16(const Shape& shape, std::uint64_t seed, std::uint64_t tensor_index, float mean,
+                   float std) {
   Tensor tensor = Tensor::zeros(shape, DType::BF16);
   bfloat16* data = tensor.mutable_data<bfloat16>();
   const std::int64_t count = tensor.numel();
@@ -71,7 +76,8 @@ std::vector<std::string> synthetic_model_names() {
 
 ModelConfig synthetic_config(std::string_view name) {
   for (const SyntheticShape& shape : kShapes) {
-    if (name == shape.name) return parse_model_config(shape.config_json, "synthetic model " + std::string(name));
+    if (name == shape.name)
+      return parse_model_config(shape.config_json, "synthetic model " + std::string(name));
   }
   std::string known;
   for (const std::string& candidate : synthetic_model_names()) {
@@ -121,7 +127,8 @@ Checkpoint synthetic_checkpoint(const ModelConfig& config, std::uint64_t seed) {
   }
   norm("model.norm.weight");
   matrix("lm_head.weight", {vocab, hidden}, hidden);
-  return Checkpoint::from_tensors("synthetic model (seed " + std::to_string(seed) + ")", std::move(tensors));
+  return Checkpoint::from_tensors("synthetic model (seed " + std::to_string(seed) + ")",
+                                  std::move(tensors));
 }
 
 }  // namespace llama4

@@ -6,12 +6,14 @@
 //
 //   tiny         the golden tiny configuration (4 layers, hidden 64, vocab 512)
 //   100m         8 layers, hidden 640, 8 experts on every other layer, vocab 32000 (~114M weights)
-//   1b           16 layers, hidden 2048, 4 experts on every other layer, vocab 32000 (~1.0B weights)
-//   scout-layer  ONE full-size Scout layer (hidden 5120, 40/8 heads, 16 experts of 8192, the 202048
+//   1b           16 layers, hidden 2048, 4 experts on every other layer, vocab 32000 (~1.0B
+//   weights) scout-layer  ONE full-size Scout layer (hidden 5120, 40/8 heads, 16 experts of 8192,
+//   the 202048
 //                vocabulary): what one of Scout's 48 layers costs (~4.3B weights, 8.6 GB)
 //
-// The weights are bf16, N(0, 1/fan_in) like a trained model's scale, from a counter-based generator:
-// element i of tensor k is a hash of (seed, k, i), so the result does not depend on the thread count.
+// The weights are bf16, N(0, 1/fan_in) like a trained model's scale, from a counter-based
+// generator: element i of tensor k is a hash of (seed, k, i), so the result does not depend on the
+// thread count.
 #pragma once
 
 #include <cstdint>

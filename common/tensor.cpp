@@ -147,7 +147,9 @@ std::int64_t Tensor::dim(int axis) const {
   return shape_[static_cast<std::size_t>(resolved)];
 }
 
-std::int64_t Tensor::numel() const { return element_count(shape_); }
+std::int64_t Tensor::numel() const {
+  return element_count(shape_);
+}
 
 bool Tensor::is_contiguous() const {
   const Shape expected = contiguous_strides(shape_);
@@ -315,8 +317,7 @@ std::ostream& operator<<(std::ostream& out, const Tensor& tensor) {
 void expect_shape(const Tensor& tensor, const Shape& expected, std::string_view what) {
   if (!tensor.defined()) fail(what, " is an empty tensor; expected shape ", shape_string(expected));
   if (tensor.shape() != expected) {
-    fail(what, " has shape ", shape_string(tensor.shape()), ", expected ",
-         shape_string(expected));
+    fail(what, " has shape ", shape_string(tensor.shape()), ", expected ", shape_string(expected));
   }
 }
 

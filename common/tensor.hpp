@@ -38,15 +38,25 @@ using Shape = std::vector<std::int64_t>;
 template <class T>
 constexpr DType dtype_of();
 template <>
-constexpr DType dtype_of<float>() { return DType::F32; }
+constexpr DType dtype_of<float>() {
+  return DType::F32;
+}
 template <>
-constexpr DType dtype_of<bfloat16>() { return DType::BF16; }
+constexpr DType dtype_of<bfloat16>() {
+  return DType::BF16;
+}
 template <>
-constexpr DType dtype_of<float16>() { return DType::F16; }
+constexpr DType dtype_of<float16>() {
+  return DType::F16;
+}
 template <>
-constexpr DType dtype_of<std::int32_t>() { return DType::I32; }
+constexpr DType dtype_of<std::int32_t>() {
+  return DType::I32;
+}
 template <>
-constexpr DType dtype_of<std::int64_t>() { return DType::I64; }
+constexpr DType dtype_of<std::int64_t>() {
+  return DType::I64;
+}
 
 class Tensor {
  public:

@@ -41,7 +41,8 @@ __device__ float block_max(float value) {
   const int lane = static_cast<int>(threadIdx.x) % kWarpSize;
   const int warp = static_cast<int>(threadIdx.x) / kWarpSize;
   const int warps = static_cast<int>(blockDim.x) / kWarpSize;
-  for (int offset = kWarpSize / 2; offset > 0; offset /= 2) value = fmaxf(value, shfl_down(value, offset));
+  for (int offset = kWarpSize / 2; offset > 0; offset /= 2)
+    value = fmaxf(value, shfl_down(value, offset));
   if (lane == 0) warp_maxima[warp] = value;
   __syncthreads();
   float maximum = warp_maxima[0];
@@ -72,12 +73,13 @@ __device__ inline float dot(const float* query, const float* key, std::int64_t h
 // At the end context = Σ_j p_j · v_j / Σ_j p_j: the CPU's softmax-weighted sum, computed in another
 // order. (One pass is possible too, rescaling the running sums whenever the maximum grows: that is
 // the idea of FlashAttention, left as an exercise in chapters/09_hip/README.md.)
-__global__ void attention_kernel(const float* q, const float* keys, const float* values, float* context,
-                                 std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim,
-                                 std::int64_t start_position, std::int64_t chunk_size, float scale) {
+__global__ void attention_kernel(const float* q, const float* keys, const float* values,
+                                 float* context, std::int64_t heads, std::int64_t kv_heads,
+                                 std::int64_t head_dim, std::int64_t start_position,
+                                 std::int64_t chunk_size, float scale) {
   extern __shared__ float shared[];
-  float* query = shared;                  // [D]
-  float* accumulator = shared + head_dim;  // [D]
+  float* query = shared;                         // [D]
+  float* accumulator = shared + head_dim;        // [D]
   float* probabilities = shared + 2 * head_dim;  // [blockDim.x]
 
   const std::int64_t h = blockIdx.x;
@@ -110,13 +112,15 @@ __global__ void attention_kernel(const float* q, const float* keys, const float*
   float total = 0.0f;
   for (std::int64_t tile = 0; tile < count; tile += blockDim.x) {
     const std::int64_t j = tile + threadIdx.x;
-    const float p = j < count ? expf(dot(query, key_rows + j * row, head_dim) * scale - maximum) : 0.0f;
+    const float p =
+        j < count ? expf(dot(query, key_rows + j * row, head_dim) * scale - maximum) : 0.0f;
     probabilities[threadIdx.x] = p;
     total += block_sum(p);  // its barriers also make every probabilities[] write visible
     const std::int64_t keys_in_tile = count - tile < blockDim.x ? count - tile : blockDim.x;
     for (std::int64_t d = threadIdx.x; d < head_dim; d += blockDim.x) {
       float sum = accumulator[d];  // thread d always owns number d: no other thread touches it
-      for (std::int64_t k = 0; k < keys_in_tile; ++k) sum += probabilities[k] * value_rows[(tile + k) * row + d];
+      for (std::int64_t k = 0; k < keys_in_tile; ++k)
+        sum += probabilities[k] * value_rows[(tile + k) * row + d];
       accumulator[d] = sum;
     }
     __syncthreads();  // everyone is done with probabilities[] before the next tile overwrites it
@@ -132,28 +136,32 @@ __global__ void attention_kernel(const float* q, const float* keys, const float*
 void kv_cache_write(const float* k, const float* v, float* keys, float* values, std::int64_t tokens,
                     std::int64_t row_size, std::int64_t start_position, std::int64_t chunk_size) {
   if (tokens == 0 || row_size == 0) return;  // a launch with zero blocks is an error
-  const dim3 grid(blocks_for(row_size, kThreadsPerBlock, "kv_cache_write"), grid_rows(tokens, "kv_cache_write"));
-  kv_cache_write_kernel<<<grid, kThreadsPerBlock>>>(k, v, keys, values, row_size, start_position, chunk_size);
+  const dim3 grid(blocks_for(row_size, kThreadsPerBlock, "kv_cache_write"),
+                  grid_rows(tokens, "kv_cache_write"));
+  kv_cache_write_kernel<<<grid, kThreadsPerBlock>>>(k, v, keys, values, row_size, start_position,
+                                                    chunk_size);
   LLAMA4_GPU_CHECK(hipGetLastError());
 }
 
-void attention(const float* q, const float* keys, const float* values, float* context, std::int64_t tokens,
-               std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim, std::int64_t start_position,
-               std::int64_t chunk_size) {
+void attention(const float* q, const float* keys, const float* values, float* context,
+               std::int64_t tokens, std::int64_t heads, std::int64_t kv_heads,
+               std::int64_t head_dim, std::int64_t start_position, std::int64_t chunk_size) {
   if (kv_heads <= 0 || heads % kv_heads != 0) {
     fail("attention: ", heads, " query heads cannot share ", kv_heads, " key/value heads evenly");
   }
   if (head_dim <= 0) fail("attention: head_dim must be positive, got ", head_dim);
   if (tokens == 0 || heads == 0) return;
-  const std::size_t shared_bytes = static_cast<std::size_t>(2 * head_dim + kThreadsPerBlock) * sizeof(float);
+  const std::size_t shared_bytes =
+      static_cast<std::size_t>(2 * head_dim + kThreadsPerBlock) * sizeof(float);
   if (shared_bytes > kSharedMemoryEveryGpuHas) {
-    fail("attention: head_dim ", head_dim, " needs ", shared_bytes, " bytes of shared memory per block, more than ",
-         kSharedMemoryEveryGpuHas);
+    fail("attention: head_dim ", head_dim, " needs ", shared_bytes,
+         " bytes of shared memory per block, more than ", kSharedMemoryEveryGpuHas);
   }
-  const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));  // the CPU's, computed on the host
+  const float scale =
+      1.0f / std::sqrt(static_cast<float>(head_dim));  // the CPU's, computed on the host
   const dim3 grid(blocks_for(heads, 1, "attention"), grid_rows(tokens, "attention"));
-  attention_kernel<<<grid, kThreadsPerBlock, shared_bytes>>>(q, keys, values, context, heads, kv_heads, head_dim,
-                                                             start_position, chunk_size, scale);
+  attention_kernel<<<grid, kThreadsPerBlock, shared_bytes>>>(
+      q, keys, values, context, heads, kv_heads, head_dim, start_position, chunk_size, scale);
   LLAMA4_GPU_CHECK(hipGetLastError());
 }
 

@@ -16,8 +16,8 @@ namespace llama4::gpu {
 
 // Copies k, v: [tokens, row_size] (row_size = kv_heads * head_dim) into the slots of positions
 // start_position .. start_position + tokens - 1 of keys, values: [slots, row_size]. chunk_size > 0
-// for a chunked layer's ring (slot = position mod chunk_size), 0 for a global layer (slot = position).
-// The caller makes sure no two of the positions share a slot (gpu/kv_cache.hpp does).
+// for a chunked layer's ring (slot = position mod chunk_size), 0 for a global layer (slot =
+// position). The caller makes sure no two of the positions share a slot (gpu/kv_cache.hpp does).
 void kv_cache_write(const float* k, const float* v, float* keys, float* values, std::int64_t tokens,
                     std::int64_t row_size, std::int64_t start_position, std::int64_t chunk_size);
 
@@ -27,8 +27,8 @@ void kv_cache_write(const float* k, const float* v, float* keys, float* values, 
 //   chunked:                   C·floor(position / C) .. position        (C = chunk_size)
 // which must all be in the cache. Grouped-query: query head h reads kv head h / (heads / kv_heads).
 // Scores are q·k / sqrt(head_dim), softmax over the visible keys, context = Σ_j p_j · v_j.
-void attention(const float* q, const float* keys, const float* values, float* context, std::int64_t tokens,
-               std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim, std::int64_t start_position,
-               std::int64_t chunk_size);
+void attention(const float* q, const float* keys, const float* values, float* context,
+               std::int64_t tokens, std::int64_t heads, std::int64_t kv_heads,
+               std::int64_t head_dim, std::int64_t start_position, std::int64_t chunk_size);
 
 }  // namespace llama4::gpu

@@ -11,6 +11,7 @@ namespace llama4::gpu {
 
 // Scales q: [tokens, heads * head_dim] in place (device); token t sits at start_position + t.
 void apply_attention_temperature(float* q, std::int64_t tokens, std::int64_t row_size,
-                                 std::int64_t start_position, double floor_scale, double attn_scale);
+                                 std::int64_t start_position, double floor_scale,
+                                 double attn_scale);
 
 }  // namespace llama4::gpu

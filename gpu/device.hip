@@ -59,7 +59,8 @@ DeviceInfo probe(int index) {
   const hipError_t properties_status = hipGetDeviceProperties(&properties, index);
   if (properties_status != hipSuccess) {
     (void)hipGetLastError();
-    info.reason = std::string(kBackend) + ": hipGetDeviceProperties -> " + error_text(properties_status);
+    info.reason =
+        std::string(kBackend) + ": hipGetDeviceProperties -> " + error_text(properties_status);
     return info;
   }
   info.available = true;
@@ -81,9 +82,13 @@ DeviceInfo probe(int index) {
   return info;
 }
 
-void select_device(int index) { LLAMA4_GPU_CHECK(hipSetDevice(index)); }
+void select_device(int index) {
+  LLAMA4_GPU_CHECK(hipSetDevice(index));
+}
 
-void synchronize() { LLAMA4_GPU_CHECK(hipDeviceSynchronize()); }
+void synchronize() {
+  LLAMA4_GPU_CHECK(hipDeviceSynchronize());
+}
 
 void* device_allocate(std::size_t bytes) {
   void* pointer = nullptr;
@@ -106,7 +111,8 @@ void copy_to_host(void* host_destination, const void* device_source, std::size_t
 }
 
 void copy_on_device(void* device_destination, const void* device_source, std::size_t bytes) {
-  LLAMA4_GPU_CHECK(hipMemcpyAsync(device_destination, device_source, bytes, hipMemcpyDeviceToDevice));
+  LLAMA4_GPU_CHECK(
+      hipMemcpyAsync(device_destination, device_source, bytes, hipMemcpyDeviceToDevice));
 }
 
 void clear_device_memory(void* device_destination, std::size_t bytes) {

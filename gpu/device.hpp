@@ -29,9 +29,9 @@ struct DeviceInfo {
   std::string backend;  // "amd", "nvidia" or "off": what this library was compiled for
   int index = 0;        // which device (the --device N of chapter 09)
   int device_count = 0;
-  std::string name;  // "NVIDIA H100 80GB HBM3", "AMD Instinct MI250X", ...
-  std::string arch;  // "sm_90", "gfx90a:sramecc+:xnack-", ...
-  int warp_size = 0;  // 32 (NVIDIA, AMD RDNA) or 64 (AMD CDNA): ask, never assume
+  std::string name;         // "NVIDIA H100 80GB HBM3", "AMD Instinct MI250X", ...
+  std::string arch;         // "sm_90", "gfx90a:sramecc+:xnack-", ...
+  int warp_size = 0;        // 32 (NVIDIA, AMD RDNA) or 64 (AMD CDNA): ask, never assume
   int multiprocessors = 0;  // streaming multiprocessors (NVIDIA) / compute units (AMD)
   int max_threads_per_block = 0;
   std::size_t shared_memory_per_block = 0;  // bytes
@@ -74,12 +74,12 @@ void clear_device_memory(void* device_destination, std::size_t bytes);
 // the file and the line, unless it returned success. Every hip* call in a .hip file goes through
 // it. (Success is 0 in both runtimes; the status is passed on as an int to keep this header free of
 // hip types.)
-#define LLAMA4_GPU_CHECK(call)                                                         \
-  do {                                                                                 \
-    const int llama4_gpu_status = static_cast<int>(call);                             \
-    if (llama4_gpu_status != 0) {                                                      \
-      ::llama4::gpu::fail_call(llama4_gpu_status, #call, __FILE__, __LINE__);          \
-    }                                                                                  \
+#define LLAMA4_GPU_CHECK(call)                                                \
+  do {                                                                        \
+    const int llama4_gpu_status = static_cast<int>(call);                     \
+    if (llama4_gpu_status != 0) {                                             \
+      ::llama4::gpu::fail_call(llama4_gpu_status, #call, __FILE__, __LINE__); \
+    }                                                                         \
   } while (false)
 
 // `size` elements of T in GPU memory, freed when the buffer goes away. Move-only: two owners

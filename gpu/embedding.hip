@@ -24,13 +24,14 @@ __global__ void embed_tokens_kernel(const std::int32_t* ids, const std::uint16_t
 
 }  // namespace
 
-void embed_tokens(std::span<const std::int32_t> ids, std::int32_t* ids_on_device, const bfloat16* table,
-                  float* x, std::int64_t vocab, std::int64_t hidden) {
+void embed_tokens(std::span<const std::int32_t> ids, std::int32_t* ids_on_device,
+                  const bfloat16* table, float* x, std::int64_t vocab, std::int64_t hidden) {
   check_token_ids(ids, vocab);  // before the launch: a kernel cannot report a bad id
   if (ids.empty() || hidden == 0) return;
   copy_to_device(ids_on_device, ids.data(), ids.size_bytes());
   const auto tokens = static_cast<std::int64_t>(ids.size());
-  const dim3 grid(blocks_for(hidden, kThreadsPerBlock, "embed_tokens"), grid_rows(tokens, "embed_tokens"));
+  const dim3 grid(blocks_for(hidden, kThreadsPerBlock, "embed_tokens"),
+                  grid_rows(tokens, "embed_tokens"));
   embed_tokens_kernel<<<grid, kThreadsPerBlock>>>(ids_on_device, as_bits(table), x, vocab, hidden);
   LLAMA4_GPU_CHECK(hipGetLastError());
 }

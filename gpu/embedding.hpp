@@ -18,7 +18,8 @@ namespace llama4::gpu {
 inline void check_token_ids(std::span<const std::int32_t> ids, std::int64_t vocab) {
   for (std::size_t t = 0; t < ids.size(); ++t) {
     if (ids[t] < 0 || ids[t] >= vocab) {
-      fail("token id ", ids[t], " at position ", t, " is outside the vocabulary (", vocab, " rows)");
+      fail("token id ", ids[t], " at position ", t, " is outside the vocabulary (", vocab,
+           " rows)");
     }
   }
 }
@@ -26,7 +27,7 @@ inline void check_token_ids(std::span<const std::int32_t> ids, std::int64_t voca
 // x: [T, H] f32 (device), row t = table[ids[t]]; table: [vocab, H] bf16 (device). `ids` are on the
 // host: they are checked (check_token_ids), then copied into ids_on_device ([>= T] int32, device
 // scratch), which the kernel reads. Returns once the kernel is queued.
-void embed_tokens(std::span<const std::int32_t> ids, std::int32_t* ids_on_device, const bfloat16* table,
-                  float* x, std::int64_t vocab, std::int64_t hidden);
+void embed_tokens(std::span<const std::int32_t> ids, std::int32_t* ids_on_device,
+                  const bfloat16* table, float* x, std::int64_t vocab, std::int64_t hidden);
 
 }  // namespace llama4::gpu

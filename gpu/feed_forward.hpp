@@ -9,8 +9,8 @@
 
 namespace llama4::gpu {
 
-// gate[i] = silu(gate[i]) · up[i] for i < count: the dense MLP and the shared expert, whose gate and
-// up projections are two [T, I] matrices.
+// gate[i] = silu(gate[i]) · up[i] for i < count: the dense MLP and the shared expert, whose gate
+// and up projections are two [T, I] matrices.
 void swiglu(float* gate, const float* up, std::int64_t count);
 
 // hidden: [rows, width] = silu(gate) · up, where gate_up: [rows, 2·width] holds the gate in columns

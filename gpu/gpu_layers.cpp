@@ -23,7 +23,8 @@ namespace {
 // grown at the start of a forward pass, before anything is written to them.
 template <class T>
 void grow(DeviceBuffer<T>& buffer, std::int64_t count) {
-  if (buffer.size() < static_cast<std::size_t>(count)) buffer = DeviceBuffer<T>(static_cast<std::size_t>(count));
+  if (buffer.size() < static_cast<std::size_t>(count))
+    buffer = DeviceBuffer<T>(static_cast<std::size_t>(count));
 }
 
 std::string layer_name(std::int64_t layer, const char* stage) {
@@ -41,8 +42,10 @@ DeviceWeight upload_weight(const Tensor& weight, const std::string& what) {
          "; the GPU kernels read bf16 weights only (convert the checkpoint to bf16)");
   }
   if (!weight.is_contiguous()) fail("GPU model: ", what, " is not contiguous");
-  DeviceWeight uploaded{DeviceBuffer<bfloat16>(static_cast<std::size_t>(weight.numel())), weight.shape()};
-  uploaded.values.upload(std::span(weight.data<bfloat16>(), static_cast<std::size_t>(weight.numel())));
+  DeviceWeight uploaded{DeviceBuffer<bfloat16>(static_cast<std::size_t>(weight.numel())),
+                        weight.shape()};
+  uploaded.values.upload(
+      std::span(weight.data<bfloat16>(), static_cast<std::size_t>(weight.numel())));
   return uploaded;
 }
 
@@ -81,27 +84,30 @@ void Workspace::reserve_logits(const ModelConfig& config, std::int64_t rows) {
   logit_rows = rows;
 }
 
-void record(ActivationRecorder* recorder, const std::string& name, const float* device, const Shape& shape) {
+void record(ActivationRecorder* recorder, const std::string& name, const float* device,
+            const Shape& shape) {
   if (recorder == nullptr) return;
   Tensor tensor = Tensor::zeros(shape);
   if (tensor.numel() > 0) copy_to_host(tensor.mutable_data<float>(), device, tensor.nbytes());
   recorder->record(name, tensor);
 }
 
-void record(ActivationRecorder* recorder, const std::string& name, const std::int32_t* device, const Shape& shape) {
+void record(ActivationRecorder* recorder, const std::string& name, const std::int32_t* device,
+            const Shape& shape) {
   if (recorder == nullptr) return;
   Tensor tensor = Tensor::zeros(shape, DType::I32);
-  if (tensor.numel() > 0) copy_to_host(tensor.mutable_data<std::int32_t>(), device, tensor.nbytes());
+  if (tensor.numel() > 0)
+    copy_to_host(tensor.mutable_data<std::int32_t>(), device, tensor.nbytes());
   recorder->record(name, tensor);
 }
 
 // ---------------------------------------------------------------------------------------------
 // Attention: common/attention.cpp, AttentionLayer::forward
 
-GpuAttention::GpuAttention(const ModelConfig& config, std::int64_t layer, const AttentionWeights& weights,
-                           const float* inverse_frequencies)
+GpuAttention::GpuAttention(const ModelConfig& config, std::int64_t layer,
+                           const AttentionWeights& weights, const float* inverse_frequencies)
     : layer_(layer),
-      kind_(config.layers.at(static_cast<std::size_t>(layer))),
+      kind_(config.layer(layer)),
       hidden_(config.hidden_size),
       heads_(config.num_attention_heads),
       kv_heads_(config.num_key_value_heads),
@@ -133,11 +139,11 @@ std::size_t GpuAttention::weight_bytes() const {
 void GpuAttention::forward(const float* x, std::int64_t tokens, DeviceKVCache& cache, float* out,
                            Workspace& workspace, ActivationRecorder* recorder) const {
   const std::int64_t start = cache.next_position();
-  const std::int64_t q_row = heads_ * head_dim_;     // one token's queries, all heads
+  const std::int64_t q_row = heads_ * head_dim_;      // one token's queries, all heads
   const std::int64_t kv_row = kv_heads_ * head_dim_;  // one token's keys (or values)
-  float* q = workspace.q.data();  // [T, heads, D]
-  float* k = workspace.k.data();  // [T, kv_heads, D]
-  float* v = workspace.v.data();  // [T, kv_heads, D]
+  float* q = workspace.q.data();                      // [T, heads, D]
+  float* k = workspace.k.data();                      // [T, kv_heads, D]
+  float* v = workspace.v.data();                      // [T, kv_heads, D]
   const Shape q_shape = {tokens, heads_, head_dim_};
   const Shape kv_shape = {tokens, kv_heads_, head_dim_};
 
@@ -166,7 +172,8 @@ void GpuAttention::forward(const float* x, std::int64_t tokens, DeviceKVCache& c
   }
 
   // Store the keys and values, then attend; piece by piece on a chunked layer, whose ring holds one
-  // chunk: each piece's keys go in and its queries attend before the next chunk overwrites the ring.
+  // chunk: each piece's keys go in and its queries attend before the next chunk overwrites the
+  // ring.
   float* context = workspace.context.data();  // [T, heads · D]
   std::int64_t piece_start = 0;
   while (piece_start < tokens) {
@@ -177,8 +184,8 @@ void GpuAttention::forward(const float* x, std::int64_t tokens, DeviceKVCache& c
     }
     const std::int64_t piece = piece_end - piece_start;
     cache.append(k + piece_start * kv_row, v + piece_start * kv_row, piece);
-    attention(q + piece_start * q_row, cache.keys(), cache.values(), context + piece_start * q_row, piece, heads_,
-              kv_heads_, head_dim_, start + piece_start, cache.chunk_size());
+    attention(q + piece_start * q_row, cache.keys(), cache.values(), context + piece_start * q_row,
+              piece, heads_, kv_heads_, head_dim_, start + piece_start, cache.chunk_size());
     piece_start = piece_end;
   }
   record(recorder, layer_name(layer_, "attn_context"), context, {tokens, q_row});
@@ -200,7 +207,8 @@ GpuFeedForward::GpuFeedForward(const FeedForward& weights, const std::string& wh
   expect_shape(weights.down_proj, {hidden_, width_}, what + "down_proj");
 }
 
-void GpuFeedForward::forward(const float* x, std::int64_t tokens, float* out, Workspace& workspace) const {
+void GpuFeedForward::forward(const float* x, std::int64_t tokens, float* out,
+                             Workspace& workspace) const {
   float* gate = workspace.gate.data();  // [T, I]
   float* up = workspace.up.data();      // [T, I]
   linear(x, gate_proj_.data(), gate, tokens, hidden_, width_);
@@ -219,26 +227,32 @@ GpuMoe::GpuMoe(const ModelConfig& config, std::int64_t layer, const MoeWeights& 
       top_k_(config.num_experts_per_tok),
       width_(config.intermediate_size),
       router_(upload_weight(weights.router, "layer " + std::to_string(layer) + " MoE router")),
-      gate_up_proj_(upload_weight(weights.gate_up_proj, "layer " + std::to_string(layer) + " MoE experts.gate_up_proj")),
-      down_proj_(upload_weight(weights.down_proj, "layer " + std::to_string(layer) + " MoE experts.down_proj")),
-      shared_expert_(weights.shared_expert, "layer " + std::to_string(layer) + " MoE shared_expert.") {
+      gate_up_proj_(upload_weight(weights.gate_up_proj,
+                                  "layer " + std::to_string(layer) + " MoE experts.gate_up_proj")),
+      down_proj_(upload_weight(weights.down_proj,
+                               "layer " + std::to_string(layer) + " MoE experts.down_proj")),
+      shared_expert_(weights.shared_expert,
+                     "layer " + std::to_string(layer) + " MoE shared_expert.") {
   const std::string where = "layer " + std::to_string(layer) + " MoE ";
   expect_shape(weights.router, {experts_, hidden_}, where + "router");
-  expect_shape(weights.gate_up_proj, {experts_, hidden_, 2 * width_}, where + "experts.gate_up_proj");
+  expect_shape(weights.gate_up_proj, {experts_, hidden_, 2 * width_},
+               where + "experts.gate_up_proj");
   expect_shape(weights.down_proj, {experts_, width_, hidden_}, where + "experts.down_proj");
-  if (top_k_ < 1 || top_k_ > experts_) fail(where, "top_k ", top_k_, " with ", experts_, " experts");
+  if (top_k_ < 1 || top_k_ > experts_)
+    fail(where, "top_k ", top_k_, " with ", experts_, " experts");
 }
 
 std::size_t GpuMoe::weight_bytes() const {
-  return router_.bytes() + gate_up_proj_.bytes() + down_proj_.bytes() + shared_expert_.weight_bytes();
+  return router_.bytes() + gate_up_proj_.bytes() + down_proj_.bytes() +
+         shared_expert_.weight_bytes();
 }
 
 void GpuMoe::forward(const float* x, std::int64_t tokens, float* out, Workspace& workspace,
                      ActivationRecorder* recorder) const {
   // 1-2. The router: logits, then the top-k experts of each token and their sigmoid scores.
-  float* logits = workspace.router_logits.data();          // [T, E]
+  float* logits = workspace.router_logits.data();              // [T, E]
   std::int32_t* expert_index = workspace.expert_index.data();  // [T, k]
-  float* expert_score = workspace.expert_score.data();     // [T, k]
+  float* expert_score = workspace.expert_score.data();         // [T, k]
   linear(x, router_.data(), logits, tokens, hidden_, experts_);
   route_top_k(logits, expert_index, expert_score, tokens, experts_, top_k_);
 
@@ -258,12 +272,13 @@ void GpuMoe::forward(const float* x, std::int64_t tokens, float* out, Workspace&
     const std::int64_t n = batches.count(e);
     if (n == 0) continue;
     const std::int32_t* expert_slots = slots + batches.offsets[static_cast<std::size_t>(e)];
-    gather_scaled_rows(x, expert_score, expert_slots, workspace.expert_input.data(), n, top_k_, hidden_);
-    matmul(workspace.expert_input.data(), gate_up_proj_.data() + e * gate_up_size, workspace.expert_gate_up.data(), n,
-           hidden_, 2 * width_);
+    gather_scaled_rows(x, expert_score, expert_slots, workspace.expert_input.data(), n, top_k_,
+                       hidden_);
+    matmul(workspace.expert_input.data(), gate_up_proj_.data() + e * gate_up_size,
+           workspace.expert_gate_up.data(), n, hidden_, 2 * width_);
     swiglu_fused(workspace.expert_gate_up.data(), workspace.expert_hidden.data(), n, width_);
-    matmul(workspace.expert_hidden.data(), down_proj_.data() + e * down_size, workspace.expert_output.data(), n,
-           width_, hidden_);
+    matmul(workspace.expert_hidden.data(), down_proj_.data() + e * down_size,
+           workspace.expert_output.data(), n, width_, hidden_);
     scatter_add_rows(workspace.expert_output.data(), expert_slots, routed, n, top_k_, hidden_);
   }
 
@@ -280,13 +295,14 @@ void GpuMoe::forward(const float* x, std::int64_t tokens, float* out, Workspace&
 // ---------------------------------------------------------------------------------------------
 // The decoder layer: common/decoder_layer.cpp, DecoderLayer::forward
 
-GpuDecoderLayer::GpuDecoderLayer(const ModelConfig& config, std::int64_t layer, const DecoderLayer& cpu_layer,
-                                 const float* inverse_frequencies)
+GpuDecoderLayer::GpuDecoderLayer(const ModelConfig& config, std::int64_t layer,
+                                 const DecoderLayer& cpu_layer, const float* inverse_frequencies)
     : layer_(layer),
       hidden_(config.hidden_size),
       norm_eps_(static_cast<float>(config.rms_norm_eps)),
       input_norm_(upload_weight(cpu_layer.input_norm(), layer_name(layer, "input_layernorm"))),
-      post_attention_norm_(upload_weight(cpu_layer.post_attention_norm(), layer_name(layer, "post_attention_layernorm"))),
+      post_attention_norm_(upload_weight(cpu_layer.post_attention_norm(),
+                                         layer_name(layer, "post_attention_layernorm"))),
       attention_(config, layer, cpu_layer.attention().weights(), inverse_frequencies) {
   if (const MoeLayer* moe = cpu_layer.moe()) {
     moe_.emplace(config, layer, moe->weights());
@@ -302,8 +318,8 @@ std::size_t GpuDecoderLayer::weight_bytes() const {
 
 void GpuDecoderLayer::forward(std::int64_t tokens, DeviceKVCache& cache, Workspace& workspace,
                               ActivationRecorder* recorder) const {
-  float* x = workspace.x.data();                // [T, H] the residual stream
-  float* normed = workspace.normed.data();      // [T, H]
+  float* x = workspace.x.data();                  // [T, H] the residual stream
+  float* normed = workspace.normed.data();        // [T, H]
   float* block_out = workspace.block_out.data();  // [T, H]
   const std::int64_t count = tokens * hidden_;
   const Shape shape = {tokens, hidden_};

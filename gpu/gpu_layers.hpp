@@ -49,18 +49,18 @@ DeviceWeight upload_weight(const Tensor& weight, const std::string& what);
 //
 // Shapes for T tokens (H hidden, D head_dim, E experts, k experts per token, I expert width):
 struct Workspace {
-  std::int64_t tokens = 0;                  // the T the buffers are sized for
-  DeviceBuffer<std::int32_t> ids;           // [T] token ids
-  DeviceBuffer<float> x;                    // [T, H] the residual stream
-  DeviceBuffer<float> normed;               // [T, H] rms_norm(x)
-  DeviceBuffer<float> q;                    // [T, heads, D]
-  DeviceBuffer<float> k;                    // [T, kv_heads, D]
-  DeviceBuffer<float> v;                    // [T, kv_heads, D]
-  DeviceBuffer<float> context;              // [T, heads · D]
-  DeviceBuffer<float> block_out;            // [T, H] the attention's or the feed-forward's output
-  DeviceBuffer<float> gate;                 // [T, max(I, I_mlp)] dense SwiGLU: gate, then silu(gate)·up
-  DeviceBuffer<float> up;                   // [T, max(I, I_mlp)]
-  DeviceBuffer<float> router_logits;        // [T, E]
+  std::int64_t tokens = 0;            // the T the buffers are sized for
+  DeviceBuffer<std::int32_t> ids;     // [T] token ids
+  DeviceBuffer<float> x;              // [T, H] the residual stream
+  DeviceBuffer<float> normed;         // [T, H] rms_norm(x)
+  DeviceBuffer<float> q;              // [T, heads, D]
+  DeviceBuffer<float> k;              // [T, kv_heads, D]
+  DeviceBuffer<float> v;              // [T, kv_heads, D]
+  DeviceBuffer<float> context;        // [T, heads · D]
+  DeviceBuffer<float> block_out;      // [T, H] the attention's or the feed-forward's output
+  DeviceBuffer<float> gate;           // [T, max(I, I_mlp)] dense SwiGLU: gate, then silu(gate)·up
+  DeviceBuffer<float> up;             // [T, max(I, I_mlp)]
+  DeviceBuffer<float> router_logits;  // [T, E]
   DeviceBuffer<std::int32_t> expert_index;  // [T, k]
   DeviceBuffer<float> expert_score;         // [T, k]
   DeviceBuffer<std::int32_t> expert_slots;  // [T · k] the slots, batched by expert
@@ -70,8 +70,8 @@ struct Workspace {
   DeviceBuffer<float> expert_output;        // [T, H]
   DeviceBuffer<float> routed;               // [T, H] Σ of the routed experts
   std::int64_t logit_rows = 0;
-  DeviceBuffer<float> logits;               // [rows, V] rows = T or 1
-  DeviceBuffer<std::int32_t> next_ids;      // [rows] device argmax of the logits
+  DeviceBuffer<float> logits;           // [rows, V] rows = T or 1
+  DeviceBuffer<std::int32_t> next_ids;  // [rows] device argmax of the logits
 
   void reserve(const ModelConfig& config, std::int64_t tokens);
   void reserve_logits(const ModelConfig& config, std::int64_t rows);
@@ -79,13 +79,15 @@ struct Workspace {
 
 // When `recorder` is given, downloads `count = prod(shape)` numbers at `device` and records them as
 // `name` (golden naming: "layers.3.q"). Downloading waits for the kernels before it.
-void record(ActivationRecorder* recorder, const std::string& name, const float* device, const Shape& shape);
-void record(ActivationRecorder* recorder, const std::string& name, const std::int32_t* device, const Shape& shape);
+void record(ActivationRecorder* recorder, const std::string& name, const float* device,
+            const Shape& shape);
+void record(ActivationRecorder* recorder, const std::string& name, const std::int32_t* device,
+            const Shape& shape);
 
 class GpuAttention {
  public:
-  // inverse_frequencies: the RoPE θ table, [head_dim / 2] f32 in device memory (the model uploads it
-  // once and it must outlive this layer).
+  // inverse_frequencies: the RoPE θ table, [head_dim / 2] f32 in device memory (the model uploads
+  // it once and it must outlive this layer).
   GpuAttention(const ModelConfig& config, std::int64_t layer, const AttentionWeights& weights,
                const float* inverse_frequencies);
 
@@ -95,8 +97,8 @@ class GpuAttention {
   // x: [T, H] normed hidden states (device) of the tokens at positions cache.next_position()
   // onwards -> out: [T, H] (device). Appends the T tokens' keys and values to `cache`. Uses the
   // workspace's q, k, v and context.
-  void forward(const float* x, std::int64_t tokens, DeviceKVCache& cache, float* out, Workspace& workspace,
-               ActivationRecorder* recorder) const;
+  void forward(const float* x, std::int64_t tokens, DeviceKVCache& cache, float* out,
+               Workspace& workspace, ActivationRecorder* recorder) const;
 
   std::size_t weight_bytes() const;
 
@@ -108,7 +110,8 @@ class GpuAttention {
   float norm_eps_;
   double floor_scale_, attn_scale_;
   const float* inverse_frequencies_;  // device, [D/2]
-  DeviceWeight q_proj_, k_proj_, v_proj_, o_proj_;  // [heads·D, H], [kv·D, H], [kv·D, H], [H, heads·D]
+  DeviceWeight q_proj_, k_proj_, v_proj_,
+      o_proj_;  // [heads·D, H], [kv·D, H], [kv·D, H], [H, heads·D]
 };
 
 class GpuFeedForward {
@@ -119,7 +122,9 @@ class GpuFeedForward {
   void forward(const float* x, std::int64_t tokens, float* out, Workspace& workspace) const;
 
   std::int64_t width() const { return width_; }
-  std::size_t weight_bytes() const { return gate_proj_.bytes() + up_proj_.bytes() + down_proj_.bytes(); }
+  std::size_t weight_bytes() const {
+    return gate_proj_.bytes() + up_proj_.bytes() + down_proj_.bytes();
+  }
 
  private:
   std::int64_t hidden_, width_;
@@ -152,9 +157,12 @@ class GpuDecoderLayer {
                   const float* inverse_frequencies);
 
   // workspace.x: [T, H], the residual stream, updated in place. Appends T tokens to `cache`.
-  void forward(std::int64_t tokens, DeviceKVCache& cache, Workspace& workspace, ActivationRecorder* recorder) const;
+  void forward(std::int64_t tokens, DeviceKVCache& cache, Workspace& workspace,
+               ActivationRecorder* recorder) const;
 
-  DeviceKVCache make_cache(std::int64_t context_length) const { return attention_.make_cache(context_length); }
+  DeviceKVCache make_cache(std::int64_t context_length) const {
+    return attention_.make_cache(context_length);
+  }
   std::size_t weight_bytes() const;
 
  private:
@@ -163,8 +171,8 @@ class GpuDecoderLayer {
   DeviceWeight input_norm_;           // [H]
   DeviceWeight post_attention_norm_;  // [H]
   GpuAttention attention_;
-  std::optional<GpuMoe> moe_;             // MoE layers
-  std::optional<GpuFeedForward> mlp_;     // dense layers
+  std::optional<GpuMoe> moe_;          // MoE layers
+  std::optional<GpuFeedForward> mlp_;  // dense layers
 };
 
 }  // namespace llama4::gpu

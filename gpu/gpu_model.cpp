@@ -13,7 +13,8 @@ namespace llama4::gpu {
 namespace {
 
 // Probes GPU `index` and makes it the current device, or fails with the reason there is none:
-// "no usable GPU: built with GPU_BACKEND=off (...)", "no usable GPU: nvidia: hipGetDeviceCount -> ...".
+// "no usable GPU: built with GPU_BACKEND=off (...)", "no usable GPU: nvidia: hipGetDeviceCount ->
+// ...".
 DeviceInfo open_device(int index) {
   DeviceInfo device = probe(index);
   if (!device.available) fail(describe(device));
@@ -36,7 +37,8 @@ GpuModel::GpuModel(const Model& model, std::int64_t context_length, int device)
   const std::vector<float> frequencies =
       rope_inverse_frequencies(config_.head_dim, config_.rope_theta, config_.rope_scaling);
   inverse_frequencies_ = DeviceBuffer<float>(frequencies);
-  embedding_ = upload_weight(load_weight(checkpoint, names.embedding(), {vocab, hidden}), "the embedding");
+  embedding_ =
+      upload_weight(load_weight(checkpoint, names.embedding(), {vocab, hidden}), "the embedding");
   layers_.reserve(static_cast<std::size_t>(config_.num_hidden_layers));
   for (std::int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) {
     // The CPU layer holds views into the checkpoint (nothing is copied), and checks every shape.
@@ -44,10 +46,12 @@ GpuModel::GpuModel(const Model& model, std::int64_t context_length, int device)
     layers_.emplace_back(config_, layer, cpu_layer, inverse_frequencies_.data());
     caches_.push_back(layers_.back().make_cache(context_length));
   }
-  final_norm_ = upload_weight(load_weight(checkpoint, names.final_norm(), {hidden}), "the final norm");
+  final_norm_ =
+      upload_weight(load_weight(checkpoint, names.final_norm(), {hidden}), "the final norm");
   // Llama 4 does not tie the LM head to the embedding, but a config may say it does.
   if (!(config_.tie_word_embeddings && !checkpoint.contains(names.lm_head()))) {
-    lm_head_ = upload_weight(load_weight(checkpoint, names.lm_head(), {vocab, hidden}), "the LM head");
+    lm_head_ =
+        upload_weight(load_weight(checkpoint, names.lm_head(), {vocab, hidden}), "the LM head");
   }
   synchronize();  // report a failed upload here, not at the first forward pass
 }
@@ -68,13 +72,15 @@ void GpuModel::reset() {
   for (DeviceKVCache& cache : caches_) cache.clear();
 }
 
-std::int64_t GpuModel::run(std::span<const std::int32_t> tokens, LogitRows rows, ActivationRecorder* recorder) {
+std::int64_t GpuModel::run(std::span<const std::int32_t> tokens, LogitRows rows,
+                           ActivationRecorder* recorder) {
   const auto count = static_cast<std::int64_t>(tokens.size());
   if (count == 0) fail("forward: no tokens to process");
   const std::int64_t start = position();
   if (start + count > context_length_) {
-    fail("the sequence would reach ", start + count, " tokens, past the context length ", context_length_,
-         " (positions ", start, "..", start + count - 1, "); raise --ctx or shorten the prompt");
+    fail("the sequence would reach ", start + count, " tokens, past the context length ",
+         context_length_, " (positions ", start, "..", start + count - 1,
+         "); raise --ctx or shorten the prompt");
   }
   check_token_ids(tokens, config_.vocab_size);  // before anything is queued
   const std::int64_t hidden = config_.hidden_size, vocab = config_.vocab_size;
@@ -82,7 +88,8 @@ std::int64_t GpuModel::run(std::span<const std::int32_t> tokens, LogitRows rows,
   workspace_.reserve(config_, count);
   workspace_.reserve_logits(config_, logit_rows);
 
-  embed_tokens(tokens, workspace_.ids.data(), embedding_.data(), workspace_.x.data(), vocab, hidden);  // [T, H]
+  embed_tokens(tokens, workspace_.ids.data(), embedding_.data(), workspace_.x.data(), vocab,
+               hidden);  // [T, H]
   record(recorder, "embedding", workspace_.x.data(), {count, hidden});
   for (std::size_t layer = 0; layer < layers_.size(); ++layer) {
     layers_[layer].forward(count, caches_[layer], workspace_, recorder);
@@ -93,15 +100,18 @@ std::int64_t GpuModel::run(std::span<const std::int32_t> tokens, LogitRows rows,
            static_cast<float>(config_.rms_norm_eps));
   record(recorder, "final_norm", workspace_.normed.data(), {logit_rows, hidden});
   const bfloat16* lm_head = lm_head_ ? lm_head_->data() : embedding_.data();
-  linear(workspace_.normed.data(), lm_head, workspace_.logits.data(), logit_rows, hidden, vocab);  // [rows, V]
+  linear(workspace_.normed.data(), lm_head, workspace_.logits.data(), logit_rows, hidden,
+         vocab);  // [rows, V]
   record(recorder, "logits", workspace_.logits.data(), {logit_rows, vocab});
   return logit_rows;
 }
 
-Tensor GpuModel::forward(std::span<const std::int32_t> tokens, LogitRows rows, ActivationRecorder* recorder) {
+Tensor GpuModel::forward(std::span<const std::int32_t> tokens, LogitRows rows,
+                         ActivationRecorder* recorder) {
   const std::int64_t logit_rows = run(tokens, rows, recorder);
   Tensor logits = Tensor::zeros({logit_rows, config_.vocab_size});
-  copy_to_host(logits.mutable_data<float>(), workspace_.logits.data(), logits.nbytes());  // waits for the GPU
+  copy_to_host(logits.mutable_data<float>(), workspace_.logits.data(),
+               logits.nbytes());  // waits for the GPU
   return logits;
 }
 

@@ -4,12 +4,13 @@
 //
 // Built from a loaded CPU Model: it reads the model's config and takes every weight from its
 // checkpoint (the same views the CPU layers use) and uploads it once, bf16 as stored. The KV caches
-// of all layers live on the device too, with the CPU's layout and chunk-ring rules (gpu/kv_cache.hpp).
-// After that, a forward pass copies the token ids in and the logits out, and nothing else unless a
-// recorder asks for the intermediate stages.
+// of all layers live on the device too, with the CPU's layout and chunk-ring rules
+// (gpu/kv_cache.hpp). After that, a forward pass copies the token ids in and the logits out, and
+// nothing else unless a recorder asks for the intermediate stages.
 //
 // Plain C++ (no HIP types): the kernels are behind the gpu/*.hpp wrappers. With GPU_BACKEND=off, or
-// no usable GPU, the constructor fails with the reason ("no usable GPU: built with GPU_BACKEND=off").
+// no usable GPU, the constructor fails with the reason ("no usable GPU: built with
+// GPU_BACKEND=off").
 #pragma once
 
 #include <cstdint>
@@ -35,10 +36,10 @@ class GpuModel {
   const ModelConfig& config() const { return config_; }
   const DeviceInfo& device() const { return device_; }
 
-  // tokens: [T] at positions position() ... + T - 1. Returns logits [T, V] (LogitRows::all) or [1, V]
-  // (the last token), f32 on the host. With a recorder, every stage is downloaded and recorded under
-  // its golden name (as Model::forward records them; attn_probs is not recorded). The same errors as
-  // Model::forward: no tokens, an id outside the vocabulary, past the context length.
+  // tokens: [T] at positions position() ... + T - 1. Returns logits [T, V] (LogitRows::all) or [1,
+  // V] (the last token), f32 on the host. With a recorder, every stage is downloaded and recorded
+  // under its golden name (as Model::forward records them; attn_probs is not recorded). The same
+  // errors as Model::forward: no tokens, an id outside the vocabulary, past the context length.
   Tensor forward(std::span<const std::int32_t> tokens, LogitRows rows = LogitRows::all,
                  ActivationRecorder* recorder = nullptr);
 
@@ -57,7 +58,8 @@ class GpuModel {
  private:
   // Runs the layers and the LM head; the logits stay on the device (workspace_.logits). Returns
   // the number of logit rows.
-  std::int64_t run(std::span<const std::int32_t> tokens, LogitRows rows, ActivationRecorder* recorder);
+  std::int64_t run(std::span<const std::int32_t> tokens, LogitRows rows,
+                   ActivationRecorder* recorder);
 
   DeviceInfo device_;  // first: selecting the device comes before any allocation
   ModelConfig config_;
@@ -66,9 +68,9 @@ class GpuModel {
   DeviceBuffer<float> inverse_frequencies_;  // [head_dim / 2] the RoPE θ table
   DeviceWeight embedding_;                   // [V, H]
   std::vector<GpuDecoderLayer> layers_;
-  DeviceWeight final_norm_;                  // [H]
-  std::optional<DeviceWeight> lm_head_;      // [V, H]; empty when tied to the embedding
-  std::vector<DeviceKVCache> caches_;        // one per layer
+  DeviceWeight final_norm_;              // [H]
+  std::optional<DeviceWeight> lm_head_;  // [V, H]; empty when tied to the embedding
+  std::vector<DeviceKVCache> caches_;    // one per layer
   Workspace workspace_;
 };
 

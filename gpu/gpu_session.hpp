@@ -1,5 +1,5 @@
-// GpuSession: the GPU model behind the InferenceSession interface (common/inference_session.hpp), so
-// the chapter 08 program, generation loop and perplexity run it unchanged: chapter09_hip is
+// GpuSession: the GPU model behind the InferenceSession interface (common/inference_session.hpp),
+// so the chapter 08 program, generation loop and perplexity run it unchanged: chapter09_hip is
 // chapter08_model with this session in place of CpuSession.
 #pragma once
 
@@ -19,13 +19,15 @@ class GpuSession : public InferenceSession {
   GpuSession(const Model& model, std::int64_t context_length, int device = 0);
 
   const ModelConfig& config() const override { return model_.config(); }
-  Tensor forward(std::span<const std::int32_t> tokens, LogitRows rows, ActivationRecorder* recorder) override {
+  Tensor forward(std::span<const std::int32_t> tokens, LogitRows rows,
+                 ActivationRecorder* recorder) override {
     return model_.forward(tokens, rows, recorder);
   }
   std::int64_t position() const override { return model_.position(); }
   std::int64_t context_length() const override { return model_.context_length(); }
   void reset() override { model_.reset(); }
-  // The GPU in one line: "nvidia: device 0 of 1, NVIDIA H100 80GB HBM3 (sm_90), 132 multiprocessors, ...".
+  // The GPU in one line: "nvidia: device 0 of 1, NVIDIA H100 80GB HBM3 (sm_90), 132
+  // multiprocessors, ...".
   std::string device() const override { return describe(model_.device()); }
   std::uint64_t bytes_read_per_token() const override { return model_.bytes_read_per_token(); }
 

@@ -34,7 +34,8 @@
 #define LLAMA4_GPU_AMD 1
 #include <hip/hip_runtime.h>
 #else
-#error "gpu/hip_portable.hpp is for .hip files, compiled by ROCm's clang (AMD) or by nvcc with -D__HIP_PLATFORM_NVIDIA__"
+#error \
+    "gpu/hip_portable.hpp is for .hip files, compiled by ROCm's clang (AMD) or by nvcc with -D__HIP_PLATFORM_NVIDIA__"
 #endif
 
 // ---------------------------------------------------------------------------------------------
@@ -58,15 +59,29 @@ inline constexpr hipError_t hipErrorInvalidValue = cudaErrorInvalidValue;
 inline constexpr hipError_t hipErrorOutOfMemory = cudaErrorMemoryAllocation;
 inline constexpr hipError_t hipErrorInsufficientDriver = cudaErrorInsufficientDriver;
 inline constexpr hipError_t hipErrorNotReady = cudaErrorNotReady;
-inline hipError_t hipGetLastError() { return cudaGetLastError(); }
-inline hipError_t hipPeekAtLastError() { return cudaPeekAtLastError(); }
-inline const char* hipGetErrorName(hipError_t error) { return cudaGetErrorName(error); }
-inline const char* hipGetErrorString(hipError_t error) { return cudaGetErrorString(error); }
+inline hipError_t hipGetLastError() {
+  return cudaGetLastError();
+}
+inline hipError_t hipPeekAtLastError() {
+  return cudaPeekAtLastError();
+}
+inline const char* hipGetErrorName(hipError_t error) {
+  return cudaGetErrorName(error);
+}
+inline const char* hipGetErrorString(hipError_t error) {
+  return cudaGetErrorString(error);
+}
 
 // Devices. The clock rates are attributes only: CUDA 13 removed cudaDeviceProp::clockRate.
-inline hipError_t hipGetDeviceCount(int* count) { return cudaGetDeviceCount(count); }
-inline hipError_t hipSetDevice(int device) { return cudaSetDevice(device); }
-inline hipError_t hipGetDevice(int* device) { return cudaGetDevice(device); }
+inline hipError_t hipGetDeviceCount(int* count) {
+  return cudaGetDeviceCount(count);
+}
+inline hipError_t hipSetDevice(int device) {
+  return cudaSetDevice(device);
+}
+inline hipError_t hipGetDevice(int* device) {
+  return cudaGetDevice(device);
+}
 inline hipError_t hipGetDeviceProperties(hipDeviceProp_t* properties, int device) {
   return cudaGetDeviceProperties(properties, device);
 }
@@ -74,7 +89,8 @@ inline hipError_t hipDeviceGetAttribute(int* value, hipDeviceAttribute_t attribu
   return cudaDeviceGetAttribute(value, attribute, device);
 }
 inline constexpr hipDeviceAttribute_t hipDeviceAttributeClockRate = cudaDevAttrClockRate;
-inline constexpr hipDeviceAttribute_t hipDeviceAttributeMemoryClockRate = cudaDevAttrMemoryClockRate;
+inline constexpr hipDeviceAttribute_t hipDeviceAttributeMemoryClockRate =
+    cudaDevAttrMemoryClockRate;
 inline constexpr hipDeviceAttribute_t hipDeviceAttributeMultiprocessorCount =
     cudaDevAttrMultiProcessorCount;
 inline constexpr hipDeviceAttribute_t hipDeviceAttributeWarpSize = cudaDevAttrWarpSize;
@@ -86,20 +102,28 @@ inline constexpr hipDeviceAttribute_t hipDeviceAttributeComputeCapabilityMajor =
     cudaDevAttrComputeCapabilityMajor;
 inline constexpr hipDeviceAttribute_t hipDeviceAttributeComputeCapabilityMinor =
     cudaDevAttrComputeCapabilityMinor;
-inline hipError_t hipDeviceSynchronize() { return cudaDeviceSynchronize(); }
-inline hipError_t hipDeviceReset() { return cudaDeviceReset(); }
+inline hipError_t hipDeviceSynchronize() {
+  return cudaDeviceSynchronize();
+}
+inline hipError_t hipDeviceReset() {
+  return cudaDeviceReset();
+}
 
 // Memory.
 inline constexpr hipMemcpyKind hipMemcpyHostToDevice = cudaMemcpyHostToDevice;
 inline constexpr hipMemcpyKind hipMemcpyDeviceToHost = cudaMemcpyDeviceToHost;
 inline constexpr hipMemcpyKind hipMemcpyDeviceToDevice = cudaMemcpyDeviceToDevice;
 inline constexpr hipMemcpyKind hipMemcpyDefault = cudaMemcpyDefault;
-inline hipError_t hipMalloc(void** pointer, std::size_t bytes) { return cudaMalloc(pointer, bytes); }
+inline hipError_t hipMalloc(void** pointer, std::size_t bytes) {
+  return cudaMalloc(pointer, bytes);
+}
 template <class T>
 inline hipError_t hipMalloc(T** pointer, std::size_t bytes) {
   return cudaMalloc(reinterpret_cast<void**>(pointer), bytes);
 }
-inline hipError_t hipFree(void* pointer) { return cudaFree(pointer); }
+inline hipError_t hipFree(void* pointer) {
+  return cudaFree(pointer);
+}
 inline hipError_t hipMemcpy(void* destination, const void* source, std::size_t bytes,
                             hipMemcpyKind kind) {
   return cudaMemcpy(destination, source, bytes, kind);
@@ -111,7 +135,8 @@ inline hipError_t hipMemcpyAsync(void* destination, const void* source, std::siz
 inline hipError_t hipMemset(void* pointer, int value, std::size_t bytes) {
   return cudaMemset(pointer, value, bytes);
 }
-inline hipError_t hipMemsetAsync(void* pointer, int value, std::size_t bytes, hipStream_t stream = nullptr) {
+inline hipError_t hipMemsetAsync(void* pointer, int value, std::size_t bytes,
+                                 hipStream_t stream = nullptr) {
   return cudaMemsetAsync(pointer, value, bytes, stream);
 }
 inline hipError_t hipMemGetInfo(std::size_t* free_bytes, std::size_t* total_bytes) {
@@ -119,15 +144,27 @@ inline hipError_t hipMemGetInfo(std::size_t* free_bytes, std::size_t* total_byte
 }
 
 // Streams and events (for timing kernels).
-inline hipError_t hipStreamCreate(hipStream_t* stream) { return cudaStreamCreate(stream); }
-inline hipError_t hipStreamDestroy(hipStream_t stream) { return cudaStreamDestroy(stream); }
-inline hipError_t hipStreamSynchronize(hipStream_t stream) { return cudaStreamSynchronize(stream); }
-inline hipError_t hipEventCreate(hipEvent_t* event) { return cudaEventCreate(event); }
-inline hipError_t hipEventDestroy(hipEvent_t event) { return cudaEventDestroy(event); }
+inline hipError_t hipStreamCreate(hipStream_t* stream) {
+  return cudaStreamCreate(stream);
+}
+inline hipError_t hipStreamDestroy(hipStream_t stream) {
+  return cudaStreamDestroy(stream);
+}
+inline hipError_t hipStreamSynchronize(hipStream_t stream) {
+  return cudaStreamSynchronize(stream);
+}
+inline hipError_t hipEventCreate(hipEvent_t* event) {
+  return cudaEventCreate(event);
+}
+inline hipError_t hipEventDestroy(hipEvent_t event) {
+  return cudaEventDestroy(event);
+}
 inline hipError_t hipEventRecord(hipEvent_t event, hipStream_t stream = nullptr) {
   return cudaEventRecord(event, stream);
 }
-inline hipError_t hipEventSynchronize(hipEvent_t event) { return cudaEventSynchronize(event); }
+inline hipError_t hipEventSynchronize(hipEvent_t event) {
+  return cudaEventSynchronize(event);
+}
 inline hipError_t hipEventElapsedTime(float* milliseconds, hipEvent_t start, hipEvent_t stop) {
   return cudaEventElapsedTime(milliseconds, start, stop);
 }

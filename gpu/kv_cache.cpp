@@ -36,7 +36,8 @@ void DeviceKVCache::append(const float* k, const float* v, std::int64_t tokens) 
     fail("KV cache: position ", last, " is past the context length ", capacity_);
   }
   if (chunk_size_ && first / *chunk_size_ != last / *chunk_size_) {
-    fail("KV cache: positions ", first, "..", last, " cross a chunk boundary; append them chunk by chunk");
+    fail("KV cache: positions ", first, "..", last,
+         " cross a chunk boundary; append them chunk by chunk");
   }
   kv_cache_write(k, v, keys_.data(), values_.data(), tokens, row_size_, first, chunk_size());
   next_position_ += tokens;

@@ -1,13 +1,13 @@
-// The KV cache of one attention layer, in GPU memory: the twin of common/kv_cache.hpp, with the same
-// layout and the same rules (read that first).
+// The KV cache of one attention layer, in GPU memory: the twin of common/kv_cache.hpp, with the
+// same layout and the same rules (read that first).
 //
 //   keys, values: [slots, kv_heads, head_dim] f32 each
 //   global layer:  slots = context length, position p in slot p
 //   chunked layer: slots = min(context length, chunk size C), a ring: position p in slot p mod C
 //
-// Keys are stored after RoPE and QK norm, values as projected. The bookkeeping (which position comes
-// next, what a query may see) is plain host code here; only the copy into the slots is a kernel
-// (gpu::kv_cache_write in gpu/attention.hpp).
+// Keys are stored after RoPE and QK norm, values as projected. The bookkeeping (which position
+// comes next, what a query may see) is plain host code here; only the copy into the slots is a
+// kernel (gpu::kv_cache_write in gpu/attention.hpp).
 #pragma once
 
 #include <cstdint>

@@ -1,5 +1,6 @@
 // The mixture-of-experts layer on the GPU: the router's top-k, and the dispatch of tokens to their
-// experts. The twins of common/moe_router.hpp (route_tokens) and common/moe.hpp (MoeLayer::forward).
+// experts. The twins of common/moe_router.hpp (route_tokens) and common/moe.hpp
+// (MoeLayer::forward).
 //
 // The dispatch, step by step (gpu/gpu_layers.cpp, GpuMoe::forward, puts them together):
 //
@@ -28,8 +29,8 @@ namespace llama4::gpu {
 
 // logits: [tokens, experts] -> expert_index: [tokens, top_k] int32 (best first, ties to the lower
 // index, like the CPU's stable sort) and expert_score: [tokens, top_k] = sigmoid(chosen logits).
-void route_top_k(const float* logits, std::int32_t* expert_index, float* expert_score, std::int64_t tokens,
-                 std::int64_t experts, std::int64_t top_k);
+void route_top_k(const float* logits, std::int32_t* expert_index, float* expert_score,
+                 std::int64_t tokens, std::int64_t experts, std::int64_t top_k);
 
 // The slots routed to each expert, on the host. slots[offsets[e] .. offsets[e + 1]) are the slots
 // (indices into the [T·k] expert_index) that chose expert e, in increasing order, as the CPU
@@ -38,20 +39,22 @@ struct ExpertBatches {
   std::vector<std::int32_t> slots;    // [T·k]
   std::vector<std::int64_t> offsets;  // [experts + 1]
   std::int64_t count(std::int64_t expert) const {
-    return offsets[static_cast<std::size_t>(expert) + 1] - offsets[static_cast<std::size_t>(expert)];
+    return offsets[static_cast<std::size_t>(expert) + 1] -
+           offsets[static_cast<std::size_t>(expert)];
   }
 };
-// expert_index: [T·k] on the host. An index outside [0, experts) (a NaN logit picks none) is an Error.
+// expert_index: [T·k] on the host. An index outside [0, experts) (a NaN logit picks none) is an
+// Error.
 ExpertBatches batch_by_expert(std::span<const std::int32_t> expert_index, std::int64_t experts);
 
 // out: [n, hidden], out[i] = expert_score[slots[i]] · x[slots[i] / top_k]; x: [tokens, hidden],
 // expert_score: [tokens · top_k], slots: [n] int32, all device memory.
-void gather_scaled_rows(const float* x, const float* expert_score, const std::int32_t* slots, float* out,
-                        std::int64_t n, std::int64_t top_k, std::int64_t hidden);
+void gather_scaled_rows(const float* x, const float* expert_score, const std::int32_t* slots,
+                        float* out, std::int64_t n, std::int64_t top_k, std::int64_t hidden);
 
 // routed[slots[i] / top_k] += expert_out[i] for i < n; expert_out: [n, hidden], routed: [tokens,
 // hidden]. No two slots of one call may belong to the same token (true within one expert).
-void scatter_add_rows(const float* expert_out, const std::int32_t* slots, float* routed, std::int64_t n,
-                      std::int64_t top_k, std::int64_t hidden);
+void scatter_add_rows(const float* expert_out, const std::int32_t* slots, float* routed,
+                      std::int64_t n, std::int64_t top_k, std::int64_t hidden);
 
 }  // namespace llama4::gpu

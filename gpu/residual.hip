@@ -18,7 +18,8 @@ __global__ void add_into_kernel(float* a, const float* b, std::int64_t count) {
 
 void add_into(float* a, const float* b, std::int64_t count) {
   if (count == 0) return;  // a launch with zero blocks is an error
-  add_into_kernel<<<blocks_for(count, kThreadsPerBlock, "add_into"), kThreadsPerBlock>>>(a, b, count);
+  add_into_kernel<<<blocks_for(count, kThreadsPerBlock, "add_into"), kThreadsPerBlock>>>(a, b,
+                                                                                         count);
   LLAMA4_GPU_CHECK(hipGetLastError());
 }
 

@@ -32,8 +32,8 @@ __global__ void rms_norm_kernel(const float* x, const std::uint16_t* weight, flo
   }
 }
 
-// x: [vectors, head_dim] f32, in place. Grid (vectors): block v normalises vector v (one head of one
-// token: per head, never across heads).
+// x: [vectors, head_dim] f32, in place. Grid (vectors): block v normalises vector v (one head of
+// one token: per head, never across heads).
 __global__ void qk_norm_kernel(float* x, std::int64_t head_dim, float eps) {
   float* head = x + static_cast<std::int64_t>(blockIdx.x) * head_dim;
   const float scale = block_inverse_rms(head, head_dim, eps);
@@ -42,10 +42,11 @@ __global__ void qk_norm_kernel(float* x, std::int64_t head_dim, float eps) {
 
 }  // namespace
 
-void rms_norm(const float* x, const bfloat16* weight, float* y, std::int64_t rows, std::int64_t hidden,
-              float eps) {
+void rms_norm(const float* x, const bfloat16* weight, float* y, std::int64_t rows,
+              std::int64_t hidden, float eps) {
   if (rows == 0) return;  // a launch with zero blocks is an error
-  rms_norm_kernel<<<blocks_for(rows, 1, "rms_norm"), kThreadsPerBlock>>>(x, as_bits(weight), y, hidden, eps);
+  rms_norm_kernel<<<blocks_for(rows, 1, "rms_norm"), kThreadsPerBlock>>>(x, as_bits(weight), y,
+                                                                         hidden, eps);
   LLAMA4_GPU_CHECK(hipGetLastError());
 }
 

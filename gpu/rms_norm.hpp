@@ -13,8 +13,8 @@
 namespace llama4::gpu {
 
 // y: [rows, hidden] = rms_norm(x: [rows, hidden]) * weight: [hidden] (bf16). y may be x.
-void rms_norm(const float* x, const bfloat16* weight, float* y, std::int64_t rows, std::int64_t hidden,
-              float eps);
+void rms_norm(const float* x, const bfloat16* weight, float* y, std::int64_t rows,
+              std::int64_t hidden, float eps);
 
 // x: [vectors, head_dim], each vector (one head of one token) normalised in place, no weight.
 // A [T, heads, D] tensor is T * heads vectors.

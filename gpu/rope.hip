@@ -40,7 +40,8 @@ __global__ void rope_kernel(float* x, std::int64_t heads, std::int64_t head_dim,
 
 void apply_rope(float* x, std::int64_t tokens, std::int64_t heads, std::int64_t head_dim,
                 std::int64_t start_position, const float* inverse_frequencies) {
-  if (head_dim <= 0 || head_dim % 2 != 0) fail("apply_rope: RoPE needs an even head_dim, got ", head_dim);
+  if (head_dim <= 0 || head_dim % 2 != 0)
+    fail("apply_rope: RoPE needs an even head_dim, got ", head_dim);
   if (tokens == 0 || heads == 0) return;  // a launch with zero blocks is an error
   const dim3 grid(blocks_for(heads * (head_dim / 2), kThreadsPerBlock, "apply_rope"),
                   grid_rows(tokens, "apply_rope"));

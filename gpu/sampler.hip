@@ -10,7 +10,8 @@ namespace {
 
 // Whether (value, index) beats the current best: larger, or equal with a lower index. NaN is never
 // larger or equal, so it never wins. index < 0 marks "nothing yet".
-__device__ inline bool beats(float value, std::int64_t index, float best_value, std::int64_t best_index) {
+__device__ inline bool beats(float value, std::int64_t index, float best_value,
+                             std::int64_t best_index) {
   if (best_index < 0) return value == value;  // anything but NaN beats nothing
   return value > best_value || (value == best_value && index < best_index);
 }
@@ -38,15 +39,16 @@ __global__ void argmax_rows_kernel(const float* logits, std::int32_t* ids, std::
   for (unsigned int half = blockDim.x / 2; half > 0; half /= 2) {
     if (threadIdx.x < half) {
       const unsigned int other = threadIdx.x + half;
-      if (best_indices[other] >= 0 &&
-          beats(best_values[other], best_indices[other], best_values[threadIdx.x], best_indices[threadIdx.x])) {
+      if (best_indices[other] >= 0 && beats(best_values[other], best_indices[other],
+                                            best_values[threadIdx.x], best_indices[threadIdx.x])) {
         best_values[threadIdx.x] = best_values[other];
         best_indices[threadIdx.x] = best_indices[other];
       }
     }
     __syncthreads();  // this round's winners are written before the next round reads them
   }
-  if (threadIdx.x == 0) ids[blockIdx.x] = static_cast<std::int32_t>(best_indices[0] < 0 ? 0 : best_indices[0]);
+  if (threadIdx.x == 0)
+    ids[blockIdx.x] = static_cast<std::int32_t>(best_indices[0] < 0 ? 0 : best_indices[0]);
 }
 
 }  // namespace

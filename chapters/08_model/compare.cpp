@@ -1,9 +1,11 @@
 // chapter08_compare: where do two runs part?
 //
-//   build/bin/chapter08_compare A.safetensors B.safetensors [--case-a NAME] [--case-b NAME] [--tolerance T]
+//   build/bin/chapter08_compare A.safetensors B.safetensors [--case-a NAME] [--case-b NAME]
+//   [--tolerance T]
 //
 // A and B are activation dumps (chapter08_model --dump-activations) or golden activation files
-// (golden/data/activations-*.safetensors, whose names start with a case such as "full."; pick it with
+// (golden/data/activations-*.safetensors, whose names start with a case such as "full."; pick it
+// with
 // --case-a / --case-b). The stages both files hold are compared in the order the forward pass
 // computes them; the first one that differs beyond its tolerance is named with the size of the
 // difference. Exit status: 0 if they agree, 1 if they part, 2 for bad usage.
@@ -30,7 +32,9 @@ std::int64_t layer_count(const SafetensorsFile& file, const std::string& prefix)
   return layers;
 }
 
-std::string with_dot(const std::string& case_name) { return case_name.empty() ? "" : case_name + "."; }
+std::string with_dot(const std::string& case_name) {
+  return case_name.empty() ? "" : case_name + ".";
+}
 
 }  // namespace
 
@@ -48,18 +52,22 @@ int main(int argc, char** argv) {
     } else if (!flag.starts_with("--") && path_count < 2) {
       paths[path_count++] = flag;
     } else {
-      std::cerr << "usage: " << argv[0] << " A.safetensors B.safetensors [--case-a NAME] [--case-b NAME] [--tolerance T]\n";
+      std::cerr << "usage: " << argv[0]
+                << " A.safetensors B.safetensors [--case-a NAME] [--case-b NAME] [--tolerance T]\n";
       return 2;
     }
   }
   if (path_count != 2) {
-    std::cerr << "usage: " << argv[0] << " A.safetensors B.safetensors [--case-a NAME] [--case-b NAME] [--tolerance T]\n";
+    std::cerr << "usage: " << argv[0]
+              << " A.safetensors B.safetensors [--case-a NAME] [--case-b NAME] [--tolerance T]\n";
     return 2;
   }
   try {
     const SafetensorsFile a(paths[0]), b(paths[1]);
-    const std::int64_t layers = std::max(layer_count(a, with_dot(cases[0])), layer_count(b, with_dot(cases[1])));
-    const Divergence divergence = first_divergence(a, with_dot(cases[0]), b, with_dot(cases[1]), layers, tolerance);
+    const std::int64_t layers =
+        std::max(layer_count(a, with_dot(cases[0])), layer_count(b, with_dot(cases[1])));
+    const Divergence divergence =
+        first_divergence(a, with_dot(cases[0]), b, with_dot(cases[1]), layers, tolerance);
     if (divergence.stages_compared == 0) {
       std::cout << "no stage is in both files (wrong --case?)\n";
       return 1;
@@ -70,7 +78,8 @@ int main(int argc, char** argv) {
     }
     std::cout << "first difference at " << divergence.stage;
     if (divergence.layer >= 0) std::cout << " (layer " << divergence.layer << ")";
-    std::cout << ", after " << divergence.stages_compared - 1 << " agreeing stages:\n  " << divergence.detail << "\n";
+    std::cout << ", after " << divergence.stages_compared - 1 << " agreeing stages:\n  "
+              << divergence.detail << "\n";
     return 1;
   } catch (const Error& error) {
     std::cerr << "error: " << error.what() << "\n";

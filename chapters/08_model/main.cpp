@@ -12,7 +12,8 @@
 #include "common/inference_session.hpp"
 
 int main(int argc, char** argv) {
-  const auto on_the_cpu = [](llama4::Model model, std::int64_t context_length, const llama4::ProgramOptions&) {
+  const auto on_the_cpu = [](llama4::Model model, std::int64_t context_length,
+                             const llama4::ProgramOptions&) {
     return std::make_unique<llama4::CpuSession>(std::move(model), context_length);
   };
   return llama4::run_model_program(argc, argv, on_the_cpu, /*gpu=*/false);

@@ -1,7 +1,7 @@
 // The chapter 08 program, shared with chapter 09: everything except where the model runs.
 //
-// chapter08_model passes a factory that wraps the loaded model in a CpuSession; chapter09_hip passes
-// one that uploads it to a GPU. Both get the same command line, modes and output.
+// chapter08_model passes a factory that wraps the loaded model in a CpuSession; chapter09_hip
+// passes one that uploads it to a GPU. Both get the same command line, modes and output.
 #pragma once
 
 #include <cstdint>
@@ -26,20 +26,20 @@ struct ProgramOptions {
   std::optional<std::string> system;  // --system TEXT
   std::int64_t max_new_tokens = 256;  // -n N
   std::int64_t context_length = 0;    // --ctx N (0: min(max_position_embeddings, 4096))
-  SamplingOptions sampling;           // --temperature --top-k --top-p --min-p --repeat-penalty --seed
-  std::optional<std::string> tokens;  // --tokens 1,2,3 or @FILE
-  std::string dump_logits;            // --dump-logits OUT.bin
-  std::string dump_activations;       // --dump-activations DIR
-  std::string perplexity_file;        // --perplexity FILE
+  SamplingOptions sampling;  // --temperature --top-k --top-p --min-p --repeat-penalty --seed
+  std::optional<std::string> tokens;        // --tokens 1,2,3 or @FILE
+  std::string dump_logits;                  // --dump-logits OUT.bin
+  std::string dump_activations;             // --dump-activations DIR
+  std::string perplexity_file;              // --perplexity FILE
   std::int64_t random_prompt_length = 128;  // --prompt-length N (synthetic models without a prompt)
-  int threads = 0;                    // --threads N (0: all cores)
-  std::optional<bool> touch;          // --touch / --no-touch (default: when it fits in half the RAM)
-  int device = 0;                     // --device N (chapter 09)
-  bool no_bos = false;                // --no-bos
+  int threads = 0;                          // --threads N (0: all cores)
+  std::optional<bool> touch;  // --touch / --no-touch (default: when it fits in half the RAM)
+  int device = 0;             // --device N (chapter 09)
+  bool no_bos = false;        // --no-bos
 };
 
-using SessionFactory =
-    std::function<std::unique_ptr<InferenceSession>(Model model, std::int64_t context_length, const ProgramOptions&)>;
+using SessionFactory = std::function<std::unique_ptr<InferenceSession>(
+    Model model, std::int64_t context_length, const ProgramOptions&)>;
 
 // Called with the parsed options before the model is loaded, to fail early (chapter 09: "no usable
 // GPU") rather than after building a model that cannot run. Throws llama4::Error to stop.

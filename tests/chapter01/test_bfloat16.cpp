@@ -12,8 +12,12 @@
 namespace llama4 {
 namespace {
 
-std::uint16_t to_bits(float value) { return float_to_bfloat16(value).bits; }
-float from_float_bits(std::uint32_t bits) { return std::bit_cast<float>(bits); }
+std::uint16_t to_bits(float value) {
+  return float_to_bfloat16(value).bits;
+}
+float from_float_bits(std::uint32_t bits) {
+  return std::bit_cast<float>(bits);
+}
 
 // An independent rounding reference: of the two bf16 values around x (truncation and the next one
 // up in magnitude) pick the nearer, measured in double; on an exact tie pick the even one.
@@ -115,10 +119,10 @@ TEST(BFloat16, MatchesIndependentRoundingOnRandomFloats) {
 TEST(Float16, WidensEveryKindOfValue) {
   EXPECT_EQ(float16_to_float({0x3c00}), 1.0f);
   EXPECT_EQ(float16_to_float({0xc000}), -2.0f);
-  EXPECT_EQ(float16_to_float({0x7bff}), 65504.0f);             // largest finite half
-  EXPECT_EQ(float16_to_float({0x0001}), 0x1p-24f);             // smallest subnormal
-  EXPECT_EQ(float16_to_float({0x03ff}), 1023 * 0x1p-24f);      // largest subnormal
-  EXPECT_EQ(float16_to_float({0x0400}), 0x1p-14f);             // smallest normal
+  EXPECT_EQ(float16_to_float({0x7bff}), 65504.0f);         // largest finite half
+  EXPECT_EQ(float16_to_float({0x0001}), 0x1p-24f);         // smallest subnormal
+  EXPECT_EQ(float16_to_float({0x03ff}), 1023 * 0x1p-24f);  // largest subnormal
+  EXPECT_EQ(float16_to_float({0x0400}), 0x1p-14f);         // smallest normal
   EXPECT_EQ(float16_to_float({0x3555}), 0.333251953125f);
   EXPECT_TRUE(std::signbit(float16_to_float({0x8000})));
   EXPECT_EQ(float16_to_float({0x7c00}), std::numeric_limits<float>::infinity());
@@ -133,8 +137,9 @@ TEST(Float16, AgreesWithLdexpOnEveryFiniteValue) {
     const std::uint32_t exponent = (bits >> 10) & 0x1f;
     if (exponent == 0x1f) continue;
     const double mantissa = bits & 0x3ff;
-    double value = exponent == 0 ? std::ldexp(mantissa, -24)
-                                 : std::ldexp(1.0 + mantissa / 1024.0, static_cast<int>(exponent) - 15);
+    double value = exponent == 0
+                       ? std::ldexp(mantissa, -24)
+                       : std::ldexp(1.0 + mantissa / 1024.0, static_cast<int>(exponent) - 15);
     if (bits & 0x8000) value = -value;
     ASSERT_EQ(float16_to_float({static_cast<std::uint16_t>(bits)}), static_cast<float>(value))
         << "half bits " << bits;
@@ -154,13 +159,15 @@ TEST(Float16, EveryHalfSurvivesARoundTrip) {
 
 TEST(Float16, NarrowingRoundsToNearestEvenEverywhere) {
   // Between every pair of neighbouring halves, the midpoint must go to the even one and points
-  // a little either side to the nearer one; this covers subnormals, normals and the top of the range.
+  // a little either side to the nearer one; this covers subnormals, normals and the top of the
+  // range.
   for (std::uint32_t bits = 0; bits < 0x7bff; ++bits) {
     const float low = float16_to_float({static_cast<std::uint16_t>(bits)});
     const float high = float16_to_float({static_cast<std::uint16_t>(bits + 1)});
     const float middle = (low + high) / 2;  // exact in float
     const std::uint32_t even = (bits & 1u) == 0 ? bits : bits + 1;
-    ASSERT_EQ(float_to_float16(middle).bits, even) << "between half bits " << bits << " and the next";
+    ASSERT_EQ(float_to_float16(middle).bits, even)
+        << "between half bits " << bits << " and the next";
     ASSERT_EQ(float_to_float16(std::nextafter(middle, low)).bits, bits);
     ASSERT_EQ(float_to_float16(std::nextafter(middle, high)).bits, bits + 1);
   }

@@ -24,7 +24,8 @@ TEST(Checkpoint, GoldenTinyModelOpens) {
   const Tensor embedding = checkpoint.tensor("language_model.model.embed_tokens.weight");
   EXPECT_EQ(embedding.dtype(), DType::BF16);
   EXPECT_EQ(embedding.shape(), (Shape{512, 64}));
-  const Tensor experts = checkpoint.tensor("language_model.model.layers.1.feed_forward.experts.gate_up_proj");
+  const Tensor experts =
+      checkpoint.tensor("language_model.model.layers.1.feed_forward.experts.gate_up_proj");
   EXPECT_EQ(experts.shape(), (Shape{4, 64, 64}));  // [E, H, 2I]
 }
 
@@ -51,7 +52,8 @@ TEST(Checkpoint, OpensASingleFileDirectly) {
 TEST(Checkpoint, MissingTensorNamesTheCheckpoint) {
   const Checkpoint checkpoint = Checkpoint::open(golden_model_dir("tiny"));
   EXPECT_THAT([&] { checkpoint.tensor("model.layers.99.mlp.weight"); },
-              ::testing::ThrowsMessage<Error>(AllOf(HasSubstr("tiny"), HasSubstr("model.layers.99.mlp.weight"))));
+              ::testing::ThrowsMessage<Error>(
+                  AllOf(HasSubstr("tiny"), HasSubstr("model.layers.99.mlp.weight"))));
 }
 
 // A copy of the sharded golden checkpoint that a test can break.
@@ -66,30 +68,38 @@ class BrokenCheckpoint : public ::testing::Test {
   TemporaryDirectory directory_;
 };
 
-TEST_F(BrokenCheckpoint, CopyOpens) { EXPECT_EQ(Checkpoint::open(directory_.path()).file_count(), 2u); }
+TEST_F(BrokenCheckpoint, CopyOpens) {
+  EXPECT_EQ(Checkpoint::open(directory_.path()).file_count(), 2u);
+}
 
 TEST_F(BrokenCheckpoint, MissingShard) {
   std::filesystem::remove(directory_ / "model-00002-of-00002.safetensors");
   EXPECT_THAT([&] { Checkpoint::open(directory_.path()); },
-              ::testing::ThrowsMessage<Error>(AllOf(HasSubstr("model-00002-of-00002.safetensors"), HasSubstr("missing"))));
+              ::testing::ThrowsMessage<Error>(
+                  AllOf(HasSubstr("model-00002-of-00002.safetensors"), HasSubstr("missing"))));
 }
 
 TEST_F(BrokenCheckpoint, IndexNamesATensorTheShardLacks) {
-  write_file(index(), R"({"metadata": {}, "weight_map": {"model.ghost.weight": "model-00001-of-00002.safetensors"}})");
+  write_file(
+      index(),
+      R"({"metadata": {}, "weight_map": {"model.ghost.weight": "model-00001-of-00002.safetensors"}})");
   EXPECT_THAT([&] { Checkpoint::open(directory_.path()); },
-              ::testing::ThrowsMessage<Error>(AllOf(HasSubstr("model.ghost.weight"), HasSubstr("no such tensor"))));
+              ::testing::ThrowsMessage<Error>(
+                  AllOf(HasSubstr("model.ghost.weight"), HasSubstr("no such tensor"))));
 }
 
 TEST_F(BrokenCheckpoint, IndexPointsOutsideTheDirectory) {
   write_file(index(), R"({"weight_map": {"w": "../../etc/passwd"}})");
-  EXPECT_THAT([&] { Checkpoint::open(directory_.path()); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("not a file name in the checkpoint directory")));
+  EXPECT_THAT(
+      [&] { Checkpoint::open(directory_.path()); },
+      ::testing::ThrowsMessage<Error>(HasSubstr("not a file name in the checkpoint directory")));
 }
 
 TEST_F(BrokenCheckpoint, IndexIsNotJson) {
   write_file(index(), R"({"weight_map": {"w": )");
   EXPECT_THAT([&] { Checkpoint::open(directory_.path()); },
-              ::testing::ThrowsMessage<Error>(AllOf(HasSubstr("model.safetensors.index.json"), HasSubstr("not valid JSON"))));
+              ::testing::ThrowsMessage<Error>(
+                  AllOf(HasSubstr("model.safetensors.index.json"), HasSubstr("not valid JSON"))));
 }
 
 TEST_F(BrokenCheckpoint, IndexWithoutWeightMap) {
@@ -108,7 +118,8 @@ TEST_F(BrokenCheckpoint, TruncatedShard) {
 TEST(Checkpoint, EmptyDirectory) {
   TemporaryDirectory directory;
   EXPECT_THAT([&] { Checkpoint::open(directory.path()); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("has neither model.safetensors nor model.safetensors.index.json")));
+              ::testing::ThrowsMessage<Error>(
+                  HasSubstr("has neither model.safetensors nor model.safetensors.index.json")));
 }
 
 TEST(Checkpoint, MissingDirectory) {

@@ -24,7 +24,8 @@ TEST(GoldenCompare, ReportsTheWorstElementOutside) {
   EXPECT_FALSE(result.within_tolerance);
   EXPECT_EQ(result.elements_outside, 2);
   EXPECT_EQ(result.worst_index, 4);
-  EXPECT_THAT(summary(result, golden, {1e-4, 0}), ::testing::HasSubstr("worst at [1, 1]: ours 0.5, golden 0"));
+  EXPECT_THAT(summary(result, golden, {1e-4, 0}),
+              ::testing::HasSubstr("worst at [1, 1]: ours 0.5, golden 0"));
 }
 
 TEST(GoldenCompare, NaNIsNeverClose) {

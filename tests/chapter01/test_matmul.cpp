@@ -62,8 +62,10 @@ TEST_P(MatmulSizes, MatmulMatchesNaiveLoop) {
 INSTANTIATE_TEST_SUITE_P(
     OddSizes, MatmulSizes,
     ::testing::Values(std::make_tuple(1, 1, 1, DType::F32), std::make_tuple(1, 64, 96, DType::BF16),
-                      std::make_tuple(3, 5, 7, DType::BF16), std::make_tuple(17, 33, 300, DType::BF16),
-                      std::make_tuple(20, 130, 257, DType::F32), std::make_tuple(2, 40, 513, DType::F16),
+                      std::make_tuple(3, 5, 7, DType::BF16),
+                      std::make_tuple(17, 33, 300, DType::BF16),
+                      std::make_tuple(20, 130, 257, DType::F32),
+                      std::make_tuple(2, 40, 513, DType::F16),
                       std::make_tuple(33, 64, 31, DType::BF16)),
     [](const ::testing::TestParamInfo<MatmulSizes::ParamType>& case_info) {
       const auto& size = case_info.param;  // no structured binding: its commas break the macro
@@ -91,15 +93,28 @@ TEST(Matmul, LayoutMatters) {
 TEST(Matmul, ShapeMismatchesAreErrors) {
   const Tensor x = Tensor::zeros({2, 8});
   using ::testing::HasSubstr;
-  EXPECT_THAT([&] { linear(x, Tensor::zeros({4, 7})); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("does not fit weight [4, 7]")));
-  EXPECT_THAT([&] { matmul(x, Tensor::zeros({7, 4})); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("does not fit weight [7, 4]")));
+  EXPECT_THAT(
+      [&] {
+        linear(x, Tensor::zeros({4, 7}));
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("does not fit weight [4, 7]")));
+  EXPECT_THAT(
+      [&] {
+        matmul(x, Tensor::zeros({7, 4}));
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("does not fit weight [7, 4]")));
   Tensor y = Tensor::zeros({2, 5});
-  EXPECT_THAT([&] { linear(x, Tensor::zeros({4, 8}), y); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("linear output has shape [2, 5], expected [2, 4]")));
-  EXPECT_THAT([&] { linear(x, Tensor::zeros({4, 8}, DType::I32)); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("I32 is not supported")));
+  EXPECT_THAT(
+      [&] {
+        linear(x, Tensor::zeros({4, 8}), y);
+      },
+      ::testing::ThrowsMessage<Error>(
+          HasSubstr("linear output has shape [2, 5], expected [2, 4]")));
+  EXPECT_THAT(
+      [&] {
+        linear(x, Tensor::zeros({4, 8}, DType::I32));
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("I32 is not supported")));
 }
 
 }  // namespace

@@ -18,23 +18,46 @@ using Json = nlohmann::json;
 // The text_config of Llama 4 Scout 17B-16E-Instruct as published (values from the spec, §1.2),
 // wrapped in the multimodal Llama4Config as the real config.json is.
 Json scout_config() {
-  Json text = {
-      {"model_type", "llama4_text"}, {"attention_bias", false}, {"attention_chunk_size", 8192},
-      {"attn_scale", 0.1}, {"attn_temperature_tuning", 4}, {"bos_token_id", 200000},
-      {"eos_token_id", {200001, 200007, 200008}}, {"pad_token_id", 200018}, {"floor_scale", 8192},
-      {"head_dim", 128}, {"hidden_act", "silu"}, {"hidden_size", 5120},
-      {"interleave_moe_layer_step", 1}, {"intermediate_size", 8192},
-      {"intermediate_size_mlp", 16384}, {"max_position_embeddings", 10485760},
-      {"num_attention_heads", 40}, {"num_experts_per_tok", 1}, {"num_hidden_layers", 48},
-      {"num_key_value_heads", 8}, {"num_local_experts", 16}, {"rms_norm_eps", 1e-05},
-      {"rope_scaling",
-       {{"factor", 16.0}, {"high_freq_factor", 1.0}, {"low_freq_factor", 1.0},
-        {"original_max_position_embeddings", 8192}, {"rope_type", "llama3"}}},
-      {"rope_theta", 500000.0}, {"use_qk_norm", true}, {"vocab_size", 202048},
-      {"no_rope_layer_interval", 4}};
-  return {{"architectures", {"Llama4ForConditionalGeneration"}}, {"model_type", "llama4"},
-          {"boi_token_index", 200080}, {"eoi_token_index", 200081}, {"image_token_index", 200092},
-          {"tie_word_embeddings", false}, {"text_config", text}, {"vision_config", {{"hidden_size", 1408}}}};
+  Json text = {{"model_type", "llama4_text"},
+               {"attention_bias", false},
+               {"attention_chunk_size", 8192},
+               {"attn_scale", 0.1},
+               {"attn_temperature_tuning", 4},
+               {"bos_token_id", 200000},
+               {"eos_token_id", {200001, 200007, 200008}},
+               {"pad_token_id", 200018},
+               {"floor_scale", 8192},
+               {"head_dim", 128},
+               {"hidden_act", "silu"},
+               {"hidden_size", 5120},
+               {"interleave_moe_layer_step", 1},
+               {"intermediate_size", 8192},
+               {"intermediate_size_mlp", 16384},
+               {"max_position_embeddings", 10485760},
+               {"num_attention_heads", 40},
+               {"num_experts_per_tok", 1},
+               {"num_hidden_layers", 48},
+               {"num_key_value_heads", 8},
+               {"num_local_experts", 16},
+               {"rms_norm_eps", 1e-05},
+               {"rope_scaling",
+                {{"factor", 16.0},
+                 {"high_freq_factor", 1.0},
+                 {"low_freq_factor", 1.0},
+                 {"original_max_position_embeddings", 8192},
+                 {"rope_type", "llama3"}}},
+               {"rope_theta", 500000.0},
+               {"use_qk_norm", true},
+               {"vocab_size", 202048},
+               {"no_rope_layer_interval", 4}};
+  return {{"architectures", {"Llama4ForConditionalGeneration"}},
+          {"model_type", "llama4"},
+          {"boi_token_index", 200080},
+          {"eoi_token_index", 200081},
+          {"image_token_index", 200092},
+          {"tie_word_embeddings", false},
+          {"text_config", text},
+          {"vision_config", {{"hidden_size", 1408}}}};
 }
 
 // Maverick 17B-128E: 128 experts on odd layers, dense layers between, no QK norm, no RoPE scaling.
@@ -50,7 +73,9 @@ Json maverick_config() {
   return config;
 }
 
-ModelConfig parse(const Json& json) { return parse_model_config(json.dump(), "config.json"); }
+ModelConfig parse(const Json& json) {
+  return parse_model_config(json.dump(), "config.json");
+}
 
 TEST(ModelConfig, PublishedScoutValues) {
   const ModelConfig config = parse(scout_config());
@@ -125,8 +150,10 @@ TEST(ModelConfig, GoldenTinyConfig) {
   EXPECT_TRUE(config.layers[1].is_moe);
   EXPECT_FALSE(config.layers[2].is_moe);
   EXPECT_TRUE(config.layers[3].is_moe);
-  EXPECT_TRUE(config.layers[2].uses_rope && config.layers[2].chunked_attention && config.layers[2].uses_qk_norm);
-  EXPECT_FALSE(config.layers[3].uses_rope || config.layers[3].chunked_attention || config.layers[3].uses_qk_norm);
+  EXPECT_TRUE(config.layers[2].uses_rope && config.layers[2].chunked_attention &&
+              config.layers[2].uses_qk_norm);
+  EXPECT_FALSE(config.layers[3].uses_rope || config.layers[3].chunked_attention ||
+               config.layers[3].uses_qk_norm);
   EXPECT_TRUE(config.layers[3].uses_temperature_tuning);
 }
 
@@ -163,11 +190,13 @@ TEST(ModelConfig, EmptyNoRopeLayersMeansTheDefaultPattern) {
 TEST(ModelConfig, ExplicitLayerTypesAndMoeLayersWin) {
   Json config = scout_config();
   config["text_config"]["num_hidden_layers"] = 4;
-  config["text_config"]["layer_types"] = {"full_attention", "chunked_attention", "full_attention", "full_attention"};
+  config["text_config"]["layer_types"] = {"full_attention", "chunked_attention", "full_attention",
+                                          "full_attention"};
   config["text_config"]["moe_layers"] = {0, 2};
   const ModelConfig parsed = parse(config);
   EXPECT_FALSE(parsed.layers[0].chunked_attention);
-  EXPECT_TRUE(parsed.layers[0].uses_rope);  // RoPE comes from no_rope_layers, the mask from layer_types
+  EXPECT_TRUE(
+      parsed.layers[0].uses_rope);  // RoPE comes from no_rope_layers, the mask from layer_types
   EXPECT_TRUE(parsed.layers[1].chunked_attention);
   EXPECT_TRUE(parsed.layers[0].is_moe);
   EXPECT_FALSE(parsed.layers[1].is_moe);
@@ -188,9 +217,9 @@ TEST(ModelConfig, AcceptsTransformers5RopeParameters) {
   Json& text = config["text_config"];
   text.erase("rope_scaling");
   text.erase("rope_theta");
-  text["rope_parameters"] = {{"rope_type", "llama3"}, {"rope_theta", 250000.0}, {"factor", 8.0},
-                             {"low_freq_factor", 1.0}, {"high_freq_factor", 4.0},
-                             {"original_max_position_embeddings", 8192}};
+  text["rope_parameters"] = {{"rope_type", "llama3"},   {"rope_theta", 250000.0},
+                             {"factor", 8.0},           {"low_freq_factor", 1.0},
+                             {"high_freq_factor", 4.0}, {"original_max_position_embeddings", 8192}};
   const ModelConfig parsed = parse(config);
   EXPECT_EQ(parsed.rope_theta, 250000.0);
   ASSERT_TRUE(parsed.rope_scaling.has_value());
@@ -215,7 +244,9 @@ struct BadConfig {
   const char* message;
 };
 
-void PrintTo(const BadConfig& config, std::ostream* out) { *out << config.name; }
+void PrintTo(const BadConfig& config, std::ostream* out) {
+  *out << config.name;
+}
 
 class ImpossibleConfig : public ::testing::TestWithParam<BadConfig> {};
 
@@ -224,33 +255,75 @@ TEST_P(ImpossibleConfig, IsAClearError) {
   // Set each field (a JSON merge patch would delete the fields we set to null).
   for (const auto& [field, value] : GetParam().patch.items()) config["text_config"][field] = value;
   EXPECT_THAT([&] { parse(config); },
-              ::testing::ThrowsMessage<Error>(::testing::AllOf(HasSubstr("config.json"), HasSubstr(GetParam().message))));
+              ::testing::ThrowsMessage<Error>(
+                  ::testing::AllOf(HasSubstr("config.json"), HasSubstr(GetParam().message))));
 }
 
 INSTANTIATE_TEST_SUITE_P(
     Values, ImpossibleConfig,
     ::testing::Values(
-        BadConfig{"KvHeadsDoNotDivide", {{"num_key_value_heads", 3}}, "text_config.num_key_value_heads = 3 does not divide num_attention_heads = 40"},
+        BadConfig{"KvHeadsDoNotDivide",
+                  {{"num_key_value_heads", 3}},
+                  "text_config.num_key_value_heads = 3 does not divide num_attention_heads = 40"},
         BadConfig{"OddHeadDim", {{"head_dim", 127}}, "head_dim = 127 is odd"},
-        BadConfig{"TooManyExpertsPerToken", {{"num_experts_per_tok", 17}}, "num_experts_per_tok = 17 must be between 1 and num_local_experts = 16"},
+        BadConfig{"TooManyExpertsPerToken",
+                  {{"num_experts_per_tok", 17}},
+                  "num_experts_per_tok = 17 must be between 1 and num_local_experts = 16"},
         BadConfig{"MoeLayerOutOfRange", {{"moe_layers", {1, 48}}}, "moe_layers names layer 48"},
-        BadConfig{"NoRopeListTooShort", {{"no_rope_layers", {1, 1, 0}}}, "no_rope_layers has 3 entries"},
-        BadConfig{"NoRopeValueNotBinary", {{"num_hidden_layers", 2}, {"no_rope_layers", {1, 2}}}, "must hold 0 or 1"},
-        BadConfig{"SizeIsAString", {{"hidden_size", "big"}}, "text_config.hidden_size must be an integer"},
-        BadConfig{"FractionalSize", {{"intermediate_size", 12.5}}, "intermediate_size must be an integer"},
+        BadConfig{
+            "NoRopeListTooShort", {{"no_rope_layers", {1, 1, 0}}}, "no_rope_layers has 3 entries"},
+        BadConfig{"NoRopeValueNotBinary",
+                  {{"num_hidden_layers", 2}, {"no_rope_layers", {1, 2}}},
+                  "must hold 0 or 1"},
+        BadConfig{"SizeIsAString",
+                  {{"hidden_size", "big"}},
+                  "text_config.hidden_size must be an integer"},
+        BadConfig{"FractionalSize",
+                  {{"intermediate_size", 12.5}},
+                  "intermediate_size must be an integer"},
         BadConfig{"NegativeSize", {{"hidden_size", -5}}, "hidden_size must be positive"},
         BadConfig{"ZeroEpsilon", {{"rms_norm_eps", 0}}, "rms_norm_eps must be positive"},
-        BadConfig{"UnsupportedRopeType", {{"rope_scaling", {{"rope_type", "yarn"}}}}, "\"yarn\" is not supported"},
-        BadConfig{"InvertedRopeBands", {{"rope_scaling", {{"rope_type", "llama3"}, {"low_freq_factor", 4.0}, {"high_freq_factor", 1.0}}}}, "must be at least low_freq_factor"},
+        BadConfig{"UnsupportedRopeType",
+                  {{"rope_scaling", {{"rope_type", "yarn"}}}},
+                  "\"yarn\" is not supported"},
+        BadConfig{
+            "InvertedRopeBands",
+            {{"rope_scaling",
+              {{"rope_type", "llama3"}, {"low_freq_factor", 4.0}, {"high_freq_factor", 1.0}}}},
+            "must be at least low_freq_factor"},
         BadConfig{"AttentionBias", {{"attention_bias", true}}, "no attention biases"},
         BadConfig{"OtherActivation", {{"hidden_act", "gelu"}}, "\"gelu\" is not supported"},
-        BadConfig{"UnknownLayerType", {{"num_hidden_layers", 1}, {"no_rope_layers", {1}}, {"layer_types", {"sliding_attention"}}}, "expected \"chunked_attention\" or \"full_attention\""},
-        BadConfig{"NullChunkWithChunkedLayers", {{"attention_chunk_size", nullptr}}, "attention_chunk_size is null but layer 0 uses chunked attention"},
-        BadConfig{"ZeroNoRopeInterval", {{"no_rope_layer_interval", 0}}, "no_rope_layer_interval must be positive"},
-        BadConfig{"ZeroInterleave", {{"interleave_moe_layer_step", 0}}, "interleave_moe_layer_step must be positive"},
-        BadConfig{"EosOutOfVocabulary", {{"eos_token_id", 999999}}, "eos_token_id 999999 is not a token id"},
+        BadConfig{"UnknownLayerType",
+                  {{"num_hidden_layers", 1},
+                   {"no_rope_layers", {1}},
+                   {"layer_types", {"sliding_attention"}}},
+                  "expected \"chunked_attention\" or \"full_attention\""},
+        BadConfig{"NullChunkWithChunkedLayers",
+                  {{"attention_chunk_size", nullptr}},
+                  "attention_chunk_size is null but layer 0 uses chunked attention"},
+        BadConfig{"ZeroNoRopeInterval",
+                  {{"no_rope_layer_interval", 0}},
+                  "no_rope_layer_interval must be positive"},
+        BadConfig{"ZeroInterleave",
+                  {{"interleave_moe_layer_step", 0}},
+                  "interleave_moe_layer_step must be positive"},
+        BadConfig{"EosOutOfVocabulary",
+                  {{"eos_token_id", 999999}},
+                  "eos_token_id 999999 is not a token id"},
         BadConfig{"BooleanIsAString", {{"use_qk_norm", "yes"}}, "use_qk_norm must be true/false"}),
-    [](const ::testing::TestParamInfo<BadConfig>& case_info) { return std::string(case_info.param.name); });
+    [](const ::testing::TestParamInfo<BadConfig>& case_info) {
+      return std::string(case_info.param.name);
+    });
+
+TEST(ModelConfig, AskingForALayerThatDoesNotExistIsAnError) {
+  const ModelConfig config = parse(scout_config());
+  EXPECT_TRUE(config.layer(47).is_moe);
+  EXPECT_THAT([&] { config.layer(48); },
+              ::testing::ThrowsMessage<Error>(
+                  HasSubstr("layer 48 does not exist: the config describes 48 layers")));
+  EXPECT_THAT([] { ModelConfig().layer(0); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("describes 0 layers")));
+}
 
 TEST(ModelConfig, NotJsonAtAll) {
   EXPECT_THAT([] { parse_model_config("{\"hidden_size\": ", "broken/config.json"); },

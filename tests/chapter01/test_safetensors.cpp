@@ -27,7 +27,8 @@ class Safetensors : public ::testing::Test {
     const auto path = directory_ / "bad.safetensors";
     write_file(path, bytes);
     EXPECT_THAT([&] { SafetensorsFile file(path); },
-                ::testing::ThrowsMessage<Error>(AllOf(HasSubstr("bad.safetensors"), HasSubstr(fragments)...)));
+                ::testing::ThrowsMessage<Error>(
+                    AllOf(HasSubstr("bad.safetensors"), HasSubstr(fragments)...)));
   }
   TemporaryDirectory directory_;
 };
@@ -73,30 +74,42 @@ TEST_F(Safetensors, MissingTensorNamesFileAndTensor) {
   write_safetensors(path, {{"w", Tensor::zeros({1})}});
   const SafetensorsFile file(path);
   EXPECT_THAT([&] { file.tensor("v"); },
-              ::testing::ThrowsMessage<Error>(AllOf(HasSubstr("x.safetensors"), HasSubstr("no tensor named \"v\""))));
+              ::testing::ThrowsMessage<Error>(
+                  AllOf(HasSubstr("x.safetensors"), HasSubstr("no tensor named \"v\""))));
 }
 
-TEST_F(Safetensors, EmptyFile) { expect_rejected("", "too short"); }
+TEST_F(Safetensors, EmptyFile) {
+  expect_rejected("", "too short");
+}
 
-TEST_F(Safetensors, TruncatedLengthPrefix) { expect_rejected(std::string("\x10\x00\x00", 3), "too short"); }
+TEST_F(Safetensors, TruncatedLengthPrefix) {
+  expect_rejected(std::string("\x10\x00\x00", 3), "too short");
+}
 
 TEST_F(Safetensors, HeaderLengthLargerThanFile) {
-  expect_rejected(safetensors_bytes("{}", "", 1000), "header length 1000 is larger than the rest of the file");
+  expect_rejected(safetensors_bytes("{}", "", 1000),
+                  "header length 1000 is larger than the rest of the file");
 }
 
 TEST_F(Safetensors, HeaderLengthNearUInt64Max) {
-  expect_rejected(safetensors_bytes("{}", "", -1LL & 0x7fffffffffffffffLL), "is larger than the rest");
+  expect_rejected(safetensors_bytes("{}", "", -1LL & 0x7fffffffffffffffLL),
+                  "is larger than the rest");
 }
 
 TEST_F(Safetensors, TruncatedDataSection) {
   // The header promises 8 bytes of data; the file holds 4.
-  expect_rejected(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", "abcd"),
-                  "tensor \"w\"", "run past the end of the data section (4 bytes)");
+  expect_rejected(
+      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[2],"data_offsets":[0,8]}})", "abcd"),
+      "tensor \"w\"", "run past the end of the data section (4 bytes)");
 }
 
-TEST_F(Safetensors, HeaderIsNotJson) { expect_rejected(safetensors_bytes("{not json", ""), "not valid JSON"); }
+TEST_F(Safetensors, HeaderIsNotJson) {
+  expect_rejected(safetensors_bytes("{not json", ""), "not valid JSON");
+}
 
-TEST_F(Safetensors, HeaderIsNotAnObject) { expect_rejected(safetensors_bytes("[1, 2]", ""), "not a JSON object"); }
+TEST_F(Safetensors, HeaderIsNotAnObject) {
+  expect_rejected(safetensors_bytes("[1, 2]", ""), "not a JSON object");
+}
 
 TEST_F(Safetensors, HeaderWithBinaryGarbage) {
   expect_rejected(safetensors_bytes(std::string("\x00\xff\xfe{", 4), ""), "not valid JSON");
@@ -108,8 +121,9 @@ TEST_F(Safetensors, DeeplyNestedHeaderDoesNotOverflowTheStack) {
 }
 
 TEST_F(Safetensors, UnknownDtype) {
-  expect_rejected(safetensors_bytes(R"({"w":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}})", "abcd"),
-                  "tensor \"w\"", "unknown dtype \"F33\"");
+  expect_rejected(
+      safetensors_bytes(R"({"w":{"dtype":"F33","shape":[1],"data_offsets":[0,4]}})", "abcd"),
+      "tensor \"w\"", "unknown dtype \"F33\"");
 }
 
 TEST_F(Safetensors, MissingField) {
@@ -118,29 +132,34 @@ TEST_F(Safetensors, MissingField) {
 }
 
 TEST_F(Safetensors, NegativeDimension) {
-  expect_rejected(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", "abcd"),
-                  "tensor \"w\"", "non-negative integers");
+  expect_rejected(
+      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[-1],"data_offsets":[0,4]}})", "abcd"),
+      "tensor \"w\"", "non-negative integers");
 }
 
 TEST_F(Safetensors, ByteRangeDoesNotMatchShape) {
-  expect_rejected(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", "abcdefgh"),
-                  "tensor \"w\"", "needs 12 bytes but data_offsets [0, 8] hold 8");
+  expect_rejected(
+      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[3],"data_offsets":[0,8]}})", "abcdefgh"),
+      "tensor \"w\"", "needs 12 bytes but data_offsets [0, 8] hold 8");
 }
 
 TEST_F(Safetensors, ShapeThatOverflowsSixtyFourBits) {
   expect_rejected(
-      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""),
+      safetensors_bytes(
+          R"({"w":{"dtype":"F32","shape":[4294967296,4294967296],"data_offsets":[0,0]}})", ""),
       "tensor \"w\"", "impossibly large");
 }
 
 TEST_F(Safetensors, OffsetsOutOfRange) {
-  expect_rejected(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})", "abcd"),
-                  "tensor \"w\"", "run past the end");
+  expect_rejected(
+      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[8,12]}})", "abcd"),
+      "tensor \"w\"", "run past the end");
 }
 
 TEST_F(Safetensors, OffsetsBackwards) {
-  expect_rejected(safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", "abcd"),
-                  "tensor \"w\"", "end before they begin");
+  expect_rejected(
+      safetensors_bytes(R"({"w":{"dtype":"F32","shape":[1],"data_offsets":[4,0]}})", "abcd"),
+      "tensor \"w\"", "end before they begin");
 }
 
 TEST_F(Safetensors, OverlappingTensors) {
@@ -152,10 +171,11 @@ TEST_F(Safetensors, OverlappingTensors) {
 }
 
 TEST_F(Safetensors, DuplicateTensorName) {
-  expect_rejected(safetensors_bytes(
-                      R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
-                      "ab"),
-                  "lists tensor \"w\" twice");
+  expect_rejected(
+      safetensors_bytes(
+          R"({"w":{"dtype":"U8","shape":[1],"data_offsets":[0,1]},"w":{"dtype":"U8","shape":[1],"data_offsets":[1,2]}})",
+          "ab"),
+      "lists tensor \"w\" twice");
 }
 
 TEST_F(Safetensors, MisalignedTensor) {
@@ -166,7 +186,8 @@ TEST_F(Safetensors, MisalignedTensor) {
 }
 
 TEST_F(Safetensors, MetadataMustHoldStrings) {
-  expect_rejected(safetensors_bytes(R"({"__metadata__":{"format":3}})", ""), "metadata \"format\" is not a string");
+  expect_rejected(safetensors_bytes(R"({"__metadata__":{"format":3}})", ""),
+                  "metadata \"format\" is not a string");
 }
 
 TEST_F(Safetensors, DirectoryInsteadOfFile) {
@@ -176,7 +197,8 @@ TEST_F(Safetensors, DirectoryInsteadOfFile) {
 
 TEST_F(Safetensors, MissingFile) {
   EXPECT_THAT([&] { SafetensorsFile file(directory_ / "nope.safetensors"); },
-              ::testing::ThrowsMessage<Error>(AllOf(HasSubstr("nope.safetensors"), HasSubstr("cannot open"))));
+              ::testing::ThrowsMessage<Error>(
+                  AllOf(HasSubstr("nope.safetensors"), HasSubstr("cannot open"))));
 }
 
 }  // namespace

@@ -14,7 +14,9 @@ namespace {
 using ::testing::HasSubstr;
 
 // [2, 3] holding 0 1 2 / 3 4 5
-Tensor two_by_three() { return Tensor::from_values({2, 3}, {0, 1, 2, 3, 4, 5}); }
+Tensor two_by_three() {
+  return Tensor::from_values({2, 3}, {0, 1, 2, 3, 4, 5});
+}
 
 TEST(Tensor, ZerosIsContiguousRowMajor) {
   const Tensor t = Tensor::zeros({24, 4, 16});
@@ -103,9 +105,13 @@ TEST(Tensor, ReadOnlyViewsRefuseWrites) {
   Tensor view = Tensor::view(data, {2, 2}, DType::F32, owner);
   EXPECT_FALSE(view.is_writable());
   EXPECT_EQ(view.at({1, 0}), 3.0f);
-  EXPECT_THAT([&] { view.set({0, 0}, 5.0f); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("read-only view")));
-  EXPECT_THAT([&] { view.mutable_data<float>(); }, ::testing::ThrowsMessage<Error>(HasSubstr("read-only")));
+  EXPECT_THAT(
+      [&] {
+        view.set({0, 0}, 5.0f);
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("read-only view")));
+  EXPECT_THAT([&] { view.mutable_data<float>(); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("read-only")));
   Tensor copy = view.clone();
   copy.set({0, 0}, 5.0f);
   EXPECT_EQ(copy.at({0, 0}), 5.0f);
@@ -129,8 +135,11 @@ TEST(Tensor, WrongDtypeOrIndexIsAnError) {
   EXPECT_THAT([&] { t.at({0}); }, ::testing::ThrowsMessage<Error>(HasSubstr("rank 2")));
   EXPECT_THAT([&] { t.select(5); }, ::testing::ThrowsMessage<Error>(HasSubstr("out of range")));
   EXPECT_THAT([&] { t.dim(2); }, ::testing::ThrowsMessage<Error>(HasSubstr("does not exist")));
-  EXPECT_THAT([&] { Tensor::zeros({2, -1}); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("negative")));
+  EXPECT_THAT(
+      [&] {
+        Tensor::zeros({2, -1});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("negative")));
   EXPECT_THAT([&] { Tensor().data<float>(); }, ::testing::ThrowsMessage<Error>(HasSubstr("empty")));
 }
 
@@ -143,8 +152,11 @@ TEST(Tensor, DescribeShowsShapeAndFirstValues) {
 TEST(Tensor, ExpectShapeNamesTheTensor) {
   const Tensor t = Tensor::zeros({2, 3});
   expect_shape(t, {2, 3}, "q");
-  EXPECT_THAT([&] { expect_shape(t, {3, 2}, "layer 0 q"); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("layer 0 q has shape [2, 3], expected [3, 2]")));
+  EXPECT_THAT(
+      [&] {
+        expect_shape(t, {3, 2}, "layer 0 q");
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("layer 0 q has shape [2, 3], expected [3, 2]")));
 }
 
 }  // namespace

@@ -20,7 +20,8 @@ TEST_P(Embedding, MatchesGoldenExactly) {
   const Tensor table = model.checkpoint.tensor(model.names.embedding());
   for (const char* case_name : {"full", "decode"}) {
     const Tensor x = embed_tokens(model.tokens(case_name), table);
-    EXPECT_TRUE(matches_golden(x, model.golden(case_name, "embedding"), tolerance::kExact)) << case_name;
+    EXPECT_TRUE(matches_golden(x, model.golden(case_name, "embedding"), tolerance::kExact))
+        << case_name;
   }
 }
 
@@ -28,7 +29,8 @@ INSTANTIATE_TEST_SUITE_P(Models, Embedding, ::testing::Values("tiny", "tiny-mave
 
 TEST(Embedding, OffsetCaseToo) {
   const auto& model = golden_model("tiny");
-  const Tensor x = embed_tokens(model.tokens("offset"), model.checkpoint.tensor(model.names.embedding()));
+  const Tensor x =
+      embed_tokens(model.tokens("offset"), model.checkpoint.tensor(model.names.embedding()));
   EXPECT_TRUE(matches_golden(x, model.golden("offset", "embedding"), tolerance::kExact));
 }
 
@@ -47,15 +49,20 @@ TEST(Embedding, EachRowIsTheTableRowWidenedFromBf16) {
 TEST(Embedding, IdOutsideTheVocabularyIsAnError) {
   const auto& model = golden_model("tiny");
   const Tensor table = model.checkpoint.tensor(model.names.embedding());
-  EXPECT_THAT([&] { embed_tokens(std::vector<std::int32_t>{5, 512}, table); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("token id 512 at position 1 is outside the vocabulary (512 rows)")));
+  EXPECT_THAT(
+      [&] {
+        embed_tokens(std::vector<std::int32_t>{5, 512}, table);
+      },
+      ::testing::ThrowsMessage<Error>(
+          ::testing::HasSubstr("token id 512 at position 1 is outside the vocabulary (512 rows)")));
   EXPECT_THAT([&] { embed_tokens(std::vector<std::int32_t>{-3}, table); },
               ::testing::ThrowsMessage<Error>(::testing::HasSubstr("token id -3 at position 0")));
 }
 
 TEST(Embedding, EmptySequenceGivesNoRows) {
   const auto& model = golden_model("tiny");
-  const Tensor x = embed_tokens(std::vector<std::int32_t>{}, model.checkpoint.tensor(model.names.embedding()));
+  const Tensor x =
+      embed_tokens(std::vector<std::int32_t>{}, model.checkpoint.tensor(model.names.embedding()));
   EXPECT_EQ(x.shape(), (Shape{0, 64}));
 }
 

@@ -22,10 +22,12 @@ TEST_P(RmsNorm, InputLayerNormMatchesGolden) {
   const auto& model = golden_model(GetParam());
   const float eps = static_cast<float>(model.config.rms_norm_eps);
   for (std::int64_t layer = 0; layer < model.config.num_hidden_layers; ++layer) {
-    const Tensor input = layer == 0 ? model.golden("full", "embedding") : model.golden("full", layer - 1, "output");
-    const Tensor weight = model.weight("layers." + std::to_string(layer) + ".input_layernorm.weight");
-    EXPECT_TRUE(matches_golden(rms_norm(input, weight, eps), model.golden("full", layer, "attn_norm"),
-                               tolerance::kElementwise))
+    const Tensor input =
+        layer == 0 ? model.golden("full", "embedding") : model.golden("full", layer - 1, "output");
+    const Tensor weight =
+        model.weight("layers." + std::to_string(layer) + ".input_layernorm.weight");
+    EXPECT_TRUE(matches_golden(rms_norm(input, weight, eps),
+                               model.golden("full", layer, "attn_norm"), tolerance::kElementwise))
         << "layer " << layer;
   }
 }
@@ -34,7 +36,8 @@ TEST_P(RmsNorm, PostAttentionNormMatchesGolden) {
   const auto& model = golden_model(GetParam());
   const float eps = static_cast<float>(model.config.rms_norm_eps);
   for (std::int64_t layer = 0; layer < model.config.num_hidden_layers; ++layer) {
-    const Tensor weight = model.weight("layers." + std::to_string(layer) + ".post_attention_layernorm.weight");
+    const Tensor weight =
+        model.weight("layers." + std::to_string(layer) + ".post_attention_layernorm.weight");
     EXPECT_TRUE(matches_golden(rms_norm(model.golden("full", layer, "attn_residual"), weight, eps),
                                model.golden("full", layer, "ffn_norm"), tolerance::kElementwise))
         << "layer " << layer;
@@ -44,8 +47,9 @@ TEST_P(RmsNorm, PostAttentionNormMatchesGolden) {
 TEST_P(RmsNorm, FinalNormMatchesGolden) {
   const auto& model = golden_model(GetParam());
   const Tensor last = model.golden("full", model.config.num_hidden_layers - 1, "output");
-  EXPECT_TRUE(matches_golden(rms_norm(last, model.weight("norm.weight"), static_cast<float>(model.config.rms_norm_eps)),
-                             model.golden("full", "final_norm"), tolerance::kElementwise));
+  EXPECT_TRUE(matches_golden(
+      rms_norm(last, model.weight("norm.weight"), static_cast<float>(model.config.rms_norm_eps)),
+      model.golden("full", "final_norm"), tolerance::kElementwise));
 }
 
 INSTANTIATE_TEST_SUITE_P(Models, RmsNorm, ::testing::Values("tiny", "tiny-maverick"));
@@ -65,8 +69,12 @@ TEST(RmsNorm, OutputHasUnitRootMeanSquareBeforeTheWeight) {
 }
 
 TEST(RmsNorm, WrongWeightSizeIsAnError) {
-  EXPECT_THAT([] { rms_norm(Tensor::zeros({2, 4}), Tensor::zeros({5}), 1e-5f); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("rms_norm weight has shape [5], expected [4]")));
+  EXPECT_THAT(
+      [] {
+        rms_norm(Tensor::zeros({2, 4}), Tensor::zeros({5}), 1e-5f);
+      },
+      ::testing::ThrowsMessage<Error>(
+          ::testing::HasSubstr("rms_norm weight has shape [5], expected [4]")));
 }
 
 // QK norm: after RoPE, on RoPE layers, per head, no weight.
@@ -75,13 +83,15 @@ TEST(QkNorm, MatchesGoldenOnEveryRopeLayer) {
   const float eps = static_cast<float>(model.config.rms_norm_eps);
   for (std::int64_t layer = 0; layer < model.config.num_hidden_layers; ++layer) {
     if (!model.config.layers[static_cast<std::size_t>(layer)].uses_qk_norm) {
-      EXPECT_FALSE(model.has_golden("full", layer, "q_norm")) << "NoPE layer " << layer << " has no QK norm";
+      EXPECT_FALSE(model.has_golden("full", layer, "q_norm"))
+          << "NoPE layer " << layer << " has no QK norm";
       continue;
     }
     for (const char* which : {"q", "k"}) {
       Tensor x = model.golden("full", layer, std::string(which) + "_rope").clone();
       qk_norm(x, eps);
-      EXPECT_TRUE(matches_golden(x, model.golden("full", layer, std::string(which) + "_norm"), tolerance::kElementwise))
+      EXPECT_TRUE(matches_golden(x, model.golden("full", layer, std::string(which) + "_norm"),
+                                 tolerance::kElementwise))
           << which << " layer " << layer;
     }
   }
@@ -91,9 +101,11 @@ TEST(QkNorm, MatchesGoldenOnEveryRopeLayer) {
 TEST(QkNorm, IsPerHeadNotAcrossHeads) {
   const auto& model = golden_model("tiny");
   const Tensor q = model.golden("full", 0, "q_rope");
-  Tensor across_heads = q.clone().reshape({q.dim(0), 1, q.dim(1) * q.dim(2)});  // one "head" per token
+  Tensor across_heads =
+      q.clone().reshape({q.dim(0), 1, q.dim(1) * q.dim(2)});  // one "head" per token
   qk_norm(across_heads, 1e-5f);
-  EXPECT_FALSE(matches_golden(across_heads.reshape(q.shape()), model.golden("full", 0, "q_norm"), tolerance::kElementwise));
+  EXPECT_FALSE(matches_golden(across_heads.reshape(q.shape()), model.golden("full", 0, "q_norm"),
+                              tolerance::kElementwise));
 }
 
 // The first Meta and HF releases used eps 1e-6; current ones use rms_norm_eps (1e-5). On O(1) data

@@ -34,7 +34,8 @@ TEST(Rope, ScoutTableKeepsPairs0To34AndDividesPairs35To63By16) {
       EXPECT_FLOAT_EQ(scaled[i], plain[i] / 16.0f) << "pair " << i;
     }
   }
-  EXPECT_TRUE(matches_golden(as_tensor(scaled), testing::golden_activations("tiny").tensor("tables.scout_inv_freq"),
+  EXPECT_TRUE(matches_golden(as_tensor(scaled),
+                             testing::golden_activations("tiny").tensor("tables.scout_inv_freq"),
                              tolerance::kElementwise));
 }
 
@@ -42,10 +43,14 @@ TEST(Rope, ScoutTableKeepsPairs0To34AndDividesPairs35To63By16) {
 TEST(Rope, TinyTableCoversAllThreeBands) {
   const auto& golden = testing::golden_activations("tiny");
   const auto& config = golden_model("tiny").config;
-  const std::vector<float> scaled = rope_inverse_frequencies(config.head_dim, config.rope_theta, config.rope_scaling);
-  const std::vector<float> plain = rope_inverse_frequencies(config.head_dim, config.rope_theta, std::nullopt);
-  EXPECT_TRUE(matches_golden(as_tensor(scaled), golden.tensor("tables.tiny_inv_freq"), tolerance::kElementwise));
-  EXPECT_TRUE(matches_golden(as_tensor(plain), golden.tensor("tables.tiny_inv_freq_unscaled"), tolerance::kElementwise));
+  const std::vector<float> scaled =
+      rope_inverse_frequencies(config.head_dim, config.rope_theta, config.rope_scaling);
+  const std::vector<float> plain =
+      rope_inverse_frequencies(config.head_dim, config.rope_theta, std::nullopt);
+  EXPECT_TRUE(matches_golden(as_tensor(scaled), golden.tensor("tables.tiny_inv_freq"),
+                             tolerance::kElementwise));
+  EXPECT_TRUE(matches_golden(as_tensor(plain), golden.tensor("tables.tiny_inv_freq_unscaled"),
+                             tolerance::kElementwise));
   EXPECT_EQ(scaled[0], 1.0f);                    // fast pair: kept
   EXPECT_NEAR(scaled[1], 0.239253f, 1e-6);       // blended
   EXPECT_NEAR(scaled[2], 0.00683099f, 1e-8);     // blended, mostly divided
@@ -55,8 +60,8 @@ TEST(Rope, TinyTableCoversAllThreeBands) {
 TEST(Rope, RotationMatchesGoldenOnRopeLayers) {
   for (const char* name : {"tiny", "tiny-maverick"}) {
     const auto& model = golden_model(name);
-    const std::vector<float> frequencies =
-        rope_inverse_frequencies(model.config.head_dim, model.config.rope_theta, model.config.rope_scaling);
+    const std::vector<float> frequencies = rope_inverse_frequencies(
+        model.config.head_dim, model.config.rope_theta, model.config.rope_scaling);
     for (std::int64_t layer = 0; layer < model.config.num_hidden_layers; ++layer) {
       if (!model.config.layers[static_cast<std::size_t>(layer)].uses_rope) {
         EXPECT_FALSE(model.has_golden("full", layer, "q_rope")) << "layer " << layer << " is NoPE";
@@ -65,31 +70,35 @@ TEST(Rope, RotationMatchesGoldenOnRopeLayers) {
       for (const char* which : {"q", "k"}) {
         Tensor x = model.golden("full", layer, which).clone();
         apply_rope(x, 0, frequencies);
-        EXPECT_TRUE(matches_golden(x, model.golden("full", layer, std::string(which) + "_rope"), tolerance::kElementwise))
+        EXPECT_TRUE(matches_golden(x, model.golden("full", layer, std::string(which) + "_rope"),
+                                   tolerance::kElementwise))
             << name << " " << which << " layer " << layer;
       }
     }
   }
 }
 
-// The second call of the offset case starts at position 5: rows 5..11 rotated from start position 5.
+// The second call of the offset case starts at position 5: rows 5..11 rotated from start
+// position 5.
 TEST(Rope, StartPositionOffsetsEveryRow) {
   const auto& model = golden_model("tiny");
-  const std::vector<float> frequencies =
-      rope_inverse_frequencies(model.config.head_dim, model.config.rope_theta, model.config.rope_scaling);
+  const std::vector<float> frequencies = rope_inverse_frequencies(
+      model.config.head_dim, model.config.rope_theta, model.config.rope_scaling);
   Tensor second_call = model.golden("offset", 0, "k").slice(0, 5, 12).clone();
   apply_rope(second_call, 5, frequencies);
-  EXPECT_TRUE(matches_golden(second_call, model.golden("offset", 0, "k_rope").slice(0, 5, 12), tolerance::kElementwise));
+  EXPECT_TRUE(matches_golden(second_call, model.golden("offset", 0, "k_rope").slice(0, 5, 12),
+                             tolerance::kElementwise));
   Tensor wrong_start = model.golden("offset", 0, "k").slice(0, 5, 12).clone();
   apply_rope(wrong_start, 0, frequencies);
-  EXPECT_FALSE(matches_golden(wrong_start, model.golden("offset", 0, "k_rope").slice(0, 5, 12), tolerance::kElementwise));
+  EXPECT_FALSE(matches_golden(wrong_start, model.golden("offset", 0, "k_rope").slice(0, 5, 12),
+                              tolerance::kElementwise));
 }
 
 // The Llama 2/3 HF convention rotates x[i] with x[i + D/2]. Llama 4 rotates adjacent pairs.
 TEST(Rope, PairsAdjacentNumbersNotHalves) {
   const auto& model = golden_model("tiny");
-  const std::vector<float> frequencies =
-      rope_inverse_frequencies(model.config.head_dim, model.config.rope_theta, model.config.rope_scaling);
+  const std::vector<float> frequencies = rope_inverse_frequencies(
+      model.config.head_dim, model.config.rope_theta, model.config.rope_scaling);
   const Tensor q = model.golden("full", 0, "q");
   Tensor rotate_half = q.clone();
   const std::int64_t half = q.dim(2) / 2;
@@ -103,7 +112,8 @@ TEST(Rope, PairsAdjacentNumbersNotHalves) {
       }
     }
   }
-  EXPECT_FALSE(matches_golden(rotate_half, model.golden("full", 0, "q_rope"), tolerance::kElementwise));
+  EXPECT_FALSE(
+      matches_golden(rotate_half, model.golden("full", 0, "q_rope"), tolerance::kElementwise));
 }
 
 TEST(Rope, RotationKeepsEveryPairsLength) {
@@ -125,14 +135,16 @@ TEST(AttentionTemperature, AtPositions8190And8191And16383And1048575) {
   for (std::int64_t i = 0; i < positions.numel(); ++i) {
     ours.push_back(attention_temperature(static_cast<std::int64_t>(positions.flat(i)), 8192, 0.1));
   }
-  EXPECT_TRUE(matches_golden(as_tensor(ours), golden.tensor("tables.temperature_scales"), tolerance::kElementwise));
+  EXPECT_TRUE(matches_golden(as_tensor(ours), golden.tensor("tables.temperature_scales"),
+                             tolerance::kElementwise));
 }
 
 TEST(AttentionTemperature, TinyModelScalesAtEveryPosition) {
   std::vector<float> ours;
   for (int p = 0; p < 24; ++p) ours.push_back(attention_temperature(p, 4, 0.1));
-  EXPECT_TRUE(matches_golden(as_tensor(ours), testing::golden_activations("tiny").tensor("tables.tiny_temperature_scales"),
-                             tolerance::kElementwise));
+  EXPECT_TRUE(matches_golden(
+      as_tensor(ours), testing::golden_activations("tiny").tensor("tables.tiny_temperature_scales"),
+      tolerance::kElementwise));
 }
 
 TEST(AttentionTemperature, ScalesNoPEQueriesLikeGolden) {
@@ -142,7 +154,9 @@ TEST(AttentionTemperature, ScalesNoPEQueriesLikeGolden) {
     ASSERT_FALSE(model.config.layers[nope_layer].uses_rope);
     Tensor q = model.golden("full", nope_layer, "q").clone();
     apply_attention_temperature(q, 0, model.config.floor_scale, model.config.attn_scale);
-    EXPECT_TRUE(matches_golden(q, model.golden("full", nope_layer, "q_temperature"), tolerance::kElementwise)) << name;
+    EXPECT_TRUE(matches_golden(q, model.golden("full", nope_layer, "q_temperature"),
+                               tolerance::kElementwise))
+        << name;
   }
 }
 

@@ -1,6 +1,6 @@
 // Chapter 06: attention with GQA, RoPE + QK norm, chunked and global masks, and the KV cache.
-// Each layer's attention runs on the golden input of that layer (its attn_norm), so a failure points
-// at attention itself, not at an earlier stage.
+// Each layer's attention runs on the golden input of that layer (its attn_norm), so a failure
+// points at attention itself, not at an earlier stage.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -19,12 +19,14 @@ using testing::GoldenModel;
 using testing::matches_golden;
 
 std::vector<float> frequencies_of(const GoldenModel& model) {
-  return rope_inverse_frequencies(model.config.head_dim, model.config.rope_theta, model.config.rope_scaling);
+  return rope_inverse_frequencies(model.config.head_dim, model.config.rope_theta,
+                                  model.config.rope_scaling);
 }
 
 // Runs `layer` over the golden input of `case_name` in calls of the given lengths, one cache.
-ActivationRecorder run_in_calls(const GoldenModel& model, const AttentionLayer& layer, std::int64_t index,
-                                const std::string& case_name, const std::vector<std::int64_t>& call_lengths) {
+ActivationRecorder run_in_calls(const GoldenModel& model, const AttentionLayer& layer,
+                                std::int64_t index, const std::string& case_name,
+                                const std::vector<std::int64_t>& call_lengths) {
   const Tensor x = model.golden(case_name, index, "attn_norm");
   LayerKVCache cache = layer.make_cache(64);
   ActivationRecorder recorder;
@@ -51,7 +53,8 @@ TEST_P(Attention, FullPrefillMatchesGoldenAtEveryStage) {
   for (std::int64_t l = 0; l < model.config.num_hidden_layers; ++l) {
     const AttentionLayer layer(model.config, l, model.checkpoint, model.names, frequencies);
     const ActivationRecorder recorder = run_in_calls(model, layer, l, "full", {24});
-    for (const char* stage : {"q", "k", "v", "q_rope", "k_rope", "q_norm", "k_norm", "q_temperature"}) {
+    for (const char* stage :
+         {"q", "k", "v", "q_rope", "k_rope", "q_norm", "k_norm", "q_temperature"}) {
       if (!model.has_golden("full", l, stage)) continue;
       EXPECT_TRUE(matches_golden(recorder.concatenated("layers." + std::to_string(l) + "." + stage),
                                  model.golden("full", l, stage), tolerance::kProjection))
@@ -73,12 +76,16 @@ TEST_P(Attention, PrefillOf10Then14SingleTokenStepsEqualsFullSequence) {
   const std::vector<float> frequencies = frequencies_of(model);
   for (std::int64_t l = 0; l < model.config.num_hidden_layers; ++l) {
     const AttentionLayer layer(model.config, l, model.checkpoint, model.names, frequencies);
-    const ActivationRecorder recorder = run_in_calls(model, layer, l, "decode", prefill_then_single_tokens(10, 24));
+    const ActivationRecorder recorder =
+        run_in_calls(model, layer, l, "decode", prefill_then_single_tokens(10, 24));
     const Tensor out = recorder.concatenated("layers." + std::to_string(l) + ".attn_out");
-    EXPECT_TRUE(matches_golden(out, model.golden("decode", l, "attn_out"), tolerance::kProjection)) << "layer " << l;
-    EXPECT_TRUE(matches_golden(out, model.golden("full", l, "attn_out"), tolerance::kProjection)) << "layer " << l;
-    EXPECT_TRUE(matches_golden(recorder.concatenated("layers." + std::to_string(l) + ".attn_context"),
-                               model.golden("decode", l, "attn_context"), tolerance::kProjection))
+    EXPECT_TRUE(matches_golden(out, model.golden("decode", l, "attn_out"), tolerance::kProjection))
+        << "layer " << l;
+    EXPECT_TRUE(matches_golden(out, model.golden("full", l, "attn_out"), tolerance::kProjection))
+        << "layer " << l;
+    EXPECT_TRUE(
+        matches_golden(recorder.concatenated("layers." + std::to_string(l) + ".attn_context"),
+                       model.golden("decode", l, "attn_context"), tolerance::kProjection))
         << "layer " << l;
   }
 }
@@ -115,7 +122,8 @@ TEST(Attention, CacheAndNoCacheGiveTheSameOutputs) {
       const Tensor with_cache = layer.forward(x.slice(0, t, t + 1), cache);
       LayerKVCache fresh = layer.make_cache(64);
       const Tensor without_cache = layer.forward(x.slice(0, 0, t + 1), fresh).slice(0, t, t + 1);
-      ASSERT_TRUE(matches_golden(with_cache, without_cache, {1e-6, 1e-6})) << "layer " << l << " position " << t;
+      ASSERT_TRUE(matches_golden(with_cache, without_cache, {1e-6, 1e-6}))
+          << "layer " << l << " position " << t;
     }
   }
 }
@@ -134,15 +142,19 @@ TEST(Attention, ChunkBoundaryResetsWhatAQuerySees) {
   };
   const AttentionLayer chunked(model.config, 0, model.checkpoint, model.names, frequencies);
   const AttentionLayer global(model.config, 3, model.checkpoint, model.names, frequencies);
-  const Tensor chunked_probs = run_in_calls(model, chunked, 0, "full", {24}).last("layers.0.attn_probs");
-  const Tensor global_probs = run_in_calls(model, global, 3, "full", {24}).last("layers.3.attn_probs");
+  const Tensor chunked_probs =
+      run_in_calls(model, chunked, 0, "full", {24}).last("layers.0.attn_probs");
+  const Tensor global_probs =
+      run_in_calls(model, global, 3, "full", {24}).last("layers.3.attn_probs");
   EXPECT_EQ(visible(chunked_probs, 0, 8), (std::vector<std::int64_t>{8}));
-  EXPECT_EQ(visible(chunked_probs, 2, 15), (std::vector<std::int64_t>{8, 9, 10, 11, 12, 13, 14, 15}));
+  EXPECT_EQ(visible(chunked_probs, 2, 15),
+            (std::vector<std::int64_t>{8, 9, 10, 11, 12, 13, 14, 15}));
   EXPECT_EQ(visible(global_probs, 0, 8).size(), 9u);
   EXPECT_FLOAT_EQ(chunked_probs.at({1, 8, 8}), 1.0f);
 }
 
-// A sliding window of 8 (the common mistake) would let position 9 see 2..9; the chunk lets it see 8..9.
+// A sliding window of 8 (the common mistake) would let position 9 see 2..9; the chunk lets it
+// see 8..9.
 TEST(Attention, ChunkIsNotASlidingWindow) {
   const auto& model = golden_model("tiny");
   const Tensor golden = model.golden("full", 0, "attn_probs");
@@ -153,8 +165,14 @@ TEST(Attention, ChunkIsNotASlidingWindow) {
 TEST(KVCache, ChunkedLayersKeepOneChunkGlobalLayersKeepEverything) {
   const auto& model = golden_model("tiny");
   const std::vector<float> frequencies = frequencies_of(model);
-  EXPECT_EQ(AttentionLayer(model.config, 0, model.checkpoint, model.names, frequencies).make_cache(128).slots(), 8);
-  EXPECT_EQ(AttentionLayer(model.config, 3, model.checkpoint, model.names, frequencies).make_cache(128).slots(), 128);
+  EXPECT_EQ(AttentionLayer(model.config, 0, model.checkpoint, model.names, frequencies)
+                .make_cache(128)
+                .slots(),
+            8);
+  EXPECT_EQ(AttentionLayer(model.config, 3, model.checkpoint, model.names, frequencies)
+                .make_cache(128)
+                .slots(),
+            128);
 }
 
 TEST(KVCache, RingOverwritesThePreviousChunk) {
@@ -167,16 +185,21 @@ TEST(KVCache, RingOverwritesThePreviousChunk) {
   EXPECT_EQ(cache.keys(4, 5)[0], 4.0f);
   EXPECT_EQ(cache.keys(4, 5)[2], 5.0f);
   EXPECT_EQ(cache.keys(2, 3)[0], 2.0f);  // still in the ring: slots 2, 3 were not overwritten yet
-  EXPECT_THAT([&] { cache.keys(1, 1); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("not all in the cache")));
-  EXPECT_THAT([&] { cache.keys(3, 4); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("cross a chunk boundary")));
+  EXPECT_THAT([&] { cache.keys(1, 1); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("not all in the cache")));
+  EXPECT_THAT([&] { cache.keys(3, 4); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("cross a chunk boundary")));
 }
 
 TEST(KVCache, PositionsMustArriveInOrderAndFit) {
   LayerKVCache cache(1, 2, 3, std::nullopt);
   const float row[2] = {1, 2};
-  EXPECT_THAT([&] { cache.append(1, row, row); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("expected position 0 next, got 1")));
+  EXPECT_THAT(
+      [&] { cache.append(1, row, row); },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("expected position 0 next, got 1")));
   for (int p = 0; p < 3; ++p) cache.append(p, row, row);
-  EXPECT_THAT([&] { cache.append(3, row, row); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("past the context length 3")));
+  EXPECT_THAT([&] { cache.append(3, row, row); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("past the context length 3")));
 }
 
 TEST(Attention, WeightsThatDisagreeWithTheConfigAreAnError) {
@@ -184,8 +207,9 @@ TEST(Attention, WeightsThatDisagreeWithTheConfigAreAnError) {
   ModelConfig wrong = model.config;
   wrong.num_key_value_heads = 4;  // the checkpoint has 2
   const std::vector<float> frequencies = frequencies_of(model);
-  EXPECT_THAT([&] { AttentionLayer(wrong, 0, model.checkpoint, model.names, frequencies); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("self_attn.k_proj.weight\" in")));
+  EXPECT_THAT(
+      [&] { AttentionLayer(wrong, 0, model.checkpoint, model.names, frequencies); },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("self_attn.k_proj.weight\" in")));
 }
 
 }  // namespace

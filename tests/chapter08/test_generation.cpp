@@ -23,7 +23,9 @@ using testing::golden_model;
 using testing::matches_golden;
 using testing::TemporaryDirectory;
 
-CpuSession tiny_session(std::int64_t context = 64) { return CpuSession(Model::load(golden_model_dir("tiny")), context); }
+CpuSession tiny_session(std::int64_t context = 64) {
+  return CpuSession(Model::load(golden_model_dir("tiny")), context);
+}
 
 std::vector<std::int32_t> golden_ids(const char* name) {
   const Tensor t = golden_model("tiny").golden("greedy", name);
@@ -36,10 +38,11 @@ TEST(Generation, StopsAtAStopTokenWithoutPassingItOn) {
   const std::vector<std::int32_t> stop = {expected[5]};
   std::vector<std::int32_t> streamed;
   Sampler greedy({});
-  const GenerationResult result = generate(session, greedy, golden_ids("prompt"), 16, stop, [&](std::int32_t id) {
-    streamed.push_back(id);
-    return true;
-  });
+  const GenerationResult result =
+      generate(session, greedy, golden_ids("prompt"), 16, stop, [&](std::int32_t id) {
+        streamed.push_back(id);
+        return true;
+      });
   EXPECT_EQ(result.reason, StopReason::stop_token);
   EXPECT_EQ(result.tokens, std::vector<std::int32_t>(expected.begin(), expected.begin() + 6));
   EXPECT_EQ(streamed, std::vector<std::int32_t>(expected.begin(), expected.begin() + 5));
@@ -69,7 +72,8 @@ TEST(Generation, StopsWhenTheContextIsFull) {
 TEST(Generation, CallbackCanStop) {
   CpuSession session = tiny_session();
   Sampler greedy({});
-  const GenerationResult result = generate(session, greedy, golden_ids("prompt"), 16, {}, [](std::int32_t) { return false; });
+  const GenerationResult result =
+      generate(session, greedy, golden_ids("prompt"), 16, {}, [](std::int32_t) { return false; });
   EXPECT_EQ(result.reason, StopReason::callback);
   EXPECT_EQ(result.tokens.size(), 1u);
 }
@@ -80,7 +84,8 @@ TEST(Generation, PromptErrors) {
   EXPECT_THAT([&] { generate(session, greedy, std::vector<std::int32_t>{}, 4, {}, nullptr); },
               ::testing::ThrowsMessage<Error>(::testing::HasSubstr("the prompt is empty")));
   EXPECT_THAT([&] { generate(session, greedy, std::vector<std::int32_t>(9, 4), 4, {}, nullptr); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("does not fit the context of 8 tokens")));
+              ::testing::ThrowsMessage<Error>(
+                  ::testing::HasSubstr("does not fit the context of 8 tokens")));
 }
 
 // exp(mean of -log p(next)), computed here from the golden logits directly.
@@ -111,8 +116,8 @@ TEST(Generation, PerplexityWindowsStartFromAnEmptyCache) {
   CpuSession session = tiny_session(8);  // windows [0,8), [8,16), [16,24)
   const PerplexityResult result = perplexity(session, golden_model("tiny").tokens("full"));
   EXPECT_EQ(result.predicted_tokens, 21);
-  // Windows that restart at 8 and 16 see different contexts than the one-pass golden logits, so only
-  // the first window can be checked against them; the value must still be finite and positive.
+  // Windows that restart at 8 and 16 see different contexts than the one-pass golden logits, so
+  // only the first window can be checked against them; the value must still be finite and positive.
   EXPECT_TRUE(std::isfinite(result.perplexity));
   EXPECT_GT(result.perplexity, 1.0);
 }
@@ -135,7 +140,8 @@ TEST(SyntheticModel, SizesAreWhatTheirNamesSay) {
   EXPECT_EQ(scout_layer.hidden_size, 5120);
   EXPECT_EQ(scout_layer.num_local_experts, 16);
   EXPECT_EQ(scout_layer.vocab_size, 202048);
-  EXPECT_THAT([] { synthetic_config("7b"); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr("known: tiny, 100m, 1b")));
+  EXPECT_THAT([] { synthetic_config("7b"); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("known: tiny, 100m, 1b")));
 }
 
 TEST(SyntheticModel, SameSeedSameWeightsDifferentSeedDifferent) {
@@ -166,7 +172,8 @@ class ActivationDump : public ::testing::Test {
 
 TEST_F(ActivationDump, AgreesWithGoldenAtEveryStage) {
   const SafetensorsFile dump(dump_path());
-  const Divergence divergence = first_divergence(dump, "", testing::golden_activations("tiny"), "full.", 4);
+  const Divergence divergence =
+      first_divergence(dump, "", testing::golden_activations("tiny"), "full.", 4);
   EXPECT_FALSE(divergence.found) << divergence.stage << ": " << divergence.detail;
   EXPECT_GT(divergence.stages_compared, 70);
 }
@@ -181,7 +188,8 @@ TEST_F(ActivationDump, NamesTheFirstStageThatDiffers) {
   }
   write_safetensors(directory_ / "broken.safetensors", tensors);
   const SafetensorsFile broken(directory_ / "broken.safetensors");
-  const Divergence divergence = first_divergence(broken, "", testing::golden_activations("tiny"), "full.", 4);
+  const Divergence divergence =
+      first_divergence(broken, "", testing::golden_activations("tiny"), "full.", 4);
   ASSERT_TRUE(divergence.found);
   EXPECT_EQ(divergence.stage, "layers.2.attn_out");
   EXPECT_EQ(divergence.layer, 2);
@@ -199,7 +207,8 @@ CommandResult run_command(const std::string& command) {
   FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
   char buffer[4096];
   std::size_t count;
-  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, count);
+  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+    result.output.append(buffer, count);
   result.status = WEXITSTATUS(::pclose(pipe));
   return result;
 }
@@ -214,21 +223,25 @@ TEST(CommandLine, DumpLogitsWritesFloat32RowsAndNothingOnStandardOutput) {
   }
   const std::string out = (directory / "logits.bin").string();
   const CommandResult result = run_command(std::string(LLAMA4_CHAPTER08_MODEL) + " --model " +
-                                           golden_model_dir("tiny").string() + " --tokens " + list + " --dump-logits " + out);
+                                           golden_model_dir("tiny").string() + " --tokens " + list +
+                                           " --dump-logits " + out);
   EXPECT_EQ(result.status, 0);
   EXPECT_EQ(result.output, "");
   const std::string bytes = testing::read_file(out);
   ASSERT_EQ(bytes.size(), 24u * 512 * sizeof(float));
   Tensor logits = Tensor::zeros({24, 512});
   std::memcpy(logits.mutable_data<float>(), bytes.data(), bytes.size());
-  EXPECT_TRUE(matches_golden(logits, golden_model("tiny").golden("full", "logits"), tolerance::kModel));
+  EXPECT_TRUE(
+      matches_golden(logits, golden_model("tiny").golden("full", "logits"), tolerance::kModel));
 }
 
 TEST(CommandLine, TokensFromAFileAndBadOptions) {
   TemporaryDirectory directory;
   testing::write_file(directory / "ids.txt", "286 227\n468, 301");
-  const std::string model = std::string(LLAMA4_CHAPTER08_MODEL) + " --model " + golden_model_dir("tiny").string();
-  EXPECT_EQ(run_command(model + " --tokens @" + (directory / "ids.txt").string() + " -n 2").status, 0);
+  const std::string model =
+      std::string(LLAMA4_CHAPTER08_MODEL) + " --model " + golden_model_dir("tiny").string();
+  EXPECT_EQ(run_command(model + " --tokens @" + (directory / "ids.txt").string() + " -n 2").status,
+            0);
   EXPECT_EQ(run_command(model + " --tokens 1,x,3").status, 1);
   EXPECT_EQ(run_command(model + " --temperature hot --tokens 1").status, 1);
   EXPECT_EQ(run_command(model + " --no-such-option").status, 1);
@@ -245,16 +258,24 @@ TEST(CommandLine, CompareToolNamesTheFirstDivergence) {
   TemporaryDirectory directory;
   const std::string golden = testing::golden_activations("tiny").path().string();
   const std::string dump = (directory / "run").string();
-  const std::string model = std::string(LLAMA4_CHAPTER08_MODEL) + " --model " + golden_model_dir("tiny").string();
-  ASSERT_EQ(run_command(model + " --tokens 286,227,468,301,433,210,347,38,426,243,267,340,38,314,117,166,56,25,339,145,"
-                                "120,179,498,431 --dump-activations " + dump).status, 0);
+  const std::string model =
+      std::string(LLAMA4_CHAPTER08_MODEL) + " --model " + golden_model_dir("tiny").string();
+  ASSERT_EQ(
+      run_command(
+          model +
+          " --tokens 286,227,468,301,433,210,347,38,426,243,267,340,38,314,117,166,56,25,339,145,"
+          "120,179,498,431 --dump-activations " +
+          dump)
+          .status,
+      0);
   const CommandResult agree = run_command(std::string(LLAMA4_CHAPTER08_COMPARE) + " " + dump +
                                           "/activations.safetensors " + golden + " --case-b full");
   EXPECT_EQ(agree.status, 0) << agree.output;
   EXPECT_THAT(agree.output, ::testing::HasSubstr("agree"));
   // Against the offset case (other tokens) the very first stage differs.
-  const CommandResult differ = run_command(std::string(LLAMA4_CHAPTER08_COMPARE) + " " + dump +
-                                           "/activations.safetensors " + golden + " --case-b decode --tolerance 0");
+  const CommandResult differ =
+      run_command(std::string(LLAMA4_CHAPTER08_COMPARE) + " " + dump + "/activations.safetensors " +
+                  golden + " --case-b decode --tolerance 0");
   EXPECT_EQ(differ.status, agree.status == 0 ? 1 : 0) << differ.output;
 }
 

@@ -38,8 +38,9 @@ ActivationRecorder run_case(const char* model_name, const std::string& case_name
   ActivationRecorder recorder;
   std::int64_t start = 0;
   for (std::int64_t length : calls) {
-    model.forward(std::span(tokens).subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(length)), cache,
-                  LogitRows::all, &recorder);
+    model.forward(std::span(tokens).subspan(static_cast<std::size_t>(start),
+                                            static_cast<std::size_t>(length)),
+                  cache, LogitRows::all, &recorder);
     start += length;
   }
   if (logits != nullptr) *logits = recorder.concatenated("logits");
@@ -47,12 +48,14 @@ ActivationRecorder run_case(const char* model_name, const std::string& case_name
 }
 
 // Every recorded stage (but the per-call attention probabilities) against golden, at its tolerance.
-void expect_every_stage_matches(const char* model_name, const std::string& case_name, const ActivationRecorder& recorder) {
+void expect_every_stage_matches(const char* model_name, const std::string& case_name,
+                                const ActivationRecorder& recorder) {
   const GoldenModel& golden = golden_model(model_name);
   int compared = 0;
   for (const std::string& stage : stage_order(golden.config.num_hidden_layers)) {
     if (stage.ends_with("attn_probs") || !recorder.contains(stage)) continue;
-    const std::string short_stage = stage.starts_with("layers.") ? stage.substr(stage.find('.', 7) + 1) : stage;
+    const std::string short_stage =
+        stage.starts_with("layers.") ? stage.substr(stage.find('.', 7) + 1) : stage;
     EXPECT_TRUE(matches_golden(recorder.concatenated(stage), golden.golden(case_name, stage),
                                stage_tolerance(short_stage)))
         << model_name << " " << case_name << " " << stage;
@@ -74,7 +77,8 @@ TEST_P(FullModel, TwentyFourTokensAtOnceMatchGoldenAtEveryStage) {
 }
 
 TEST_P(FullModel, PrefillOf10Then14DecodeStepsMatchGoldenAtEveryStage) {
-  expect_every_stage_matches(GetParam(), "decode", run_case(GetParam(), "decode", prefill_then_single_tokens(10, 24)));
+  expect_every_stage_matches(GetParam(), "decode",
+                             run_case(GetParam(), "decode", prefill_then_single_tokens(10, 24)));
 }
 
 TEST_P(FullModel, PrefillThenDecodeAgreesWithTheFullSequence) {
@@ -88,15 +92,18 @@ TEST_P(FullModel, GreedyContinuationEqualsGolden) {
   const Model& model = model_of(GetParam());
   const GoldenModel& golden = golden_model(GetParam());
   const Tensor prompt_tensor = golden.golden("greedy", "prompt");
-  std::vector<std::int32_t> sequence(prompt_tensor.data<std::int32_t>(), prompt_tensor.data<std::int32_t>() + prompt_tensor.numel());
+  std::vector<std::int32_t> sequence(prompt_tensor.data<std::int32_t>(),
+                                     prompt_tensor.data<std::int32_t>() + prompt_tensor.numel());
   const Tensor expected = golden.golden("greedy", "tokens");
   KVCache cache = model.make_cache(64);
   std::vector<std::int32_t> next_input = sequence;
   Tensor logits_rows = Tensor::zeros({expected.numel(), model.config().vocab_size});
   for (std::int64_t step = 0; step < expected.numel(); ++step) {
     const Tensor logits = model.forward(next_input, cache, LogitRows::last);
-    std::memcpy(logits_rows.mutable_data<float>() + step * logits.numel(), logits.data<float>(), logits.nbytes());
-    const std::int32_t token = argmax(std::span(logits.data<float>(), static_cast<std::size_t>(logits.numel())));
+    std::memcpy(logits_rows.mutable_data<float>() + step * logits.numel(), logits.data<float>(),
+                logits.nbytes());
+    const std::int32_t token =
+        argmax(std::span(logits.data<float>(), static_cast<std::size_t>(logits.numel())));
     ASSERT_EQ(token, expected.at({step})) << "greedy step " << step;
     next_input = {token};
   }
@@ -117,7 +124,8 @@ TEST(FullModel, ShardedAndSingleFileCheckpointsGiveIdenticalLogits) {
   const Tensor single_logits = model_of("tiny").forward(tokens, a);
   const Tensor sharded_logits = sharded.forward(tokens, b);
   ASSERT_EQ(single_logits.shape(), sharded_logits.shape());
-  EXPECT_EQ(std::memcmp(single_logits.raw_data(), sharded_logits.raw_data(), single_logits.nbytes()), 0);
+  EXPECT_EQ(
+      std::memcmp(single_logits.raw_data(), sharded_logits.raw_data(), single_logits.nbytes()), 0);
 }
 
 TEST(FullModel, LastRowLogitsEqualTheLastRowOfAllLogits) {
@@ -146,8 +154,11 @@ TEST(FullModel, PromptLongerThanTheContextIsAnError) {
 
 TEST(FullModel, TokenOutsideTheVocabularyIsAnError) {
   KVCache cache = model_of("tiny").make_cache(8);
-  EXPECT_THAT([&] { model_of("tiny").forward(std::vector<std::int32_t>{3, 999}, cache); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("token id 999 at position 1")));
+  EXPECT_THAT(
+      [&] {
+        model_of("tiny").forward(std::vector<std::int32_t>{3, 999}, cache);
+      },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("token id 999 at position 1")));
 }
 
 // Copies a golden model directory so a test can break it.
@@ -166,7 +177,8 @@ class BrokenModelDirectory : public ::testing::Test {
     testing::write_file(directory_ / "config.json", text);
   }
   void expect_load_error(const std::string& fragment) {
-    EXPECT_THAT([&] { Model::load(directory_.path()); }, ::testing::ThrowsMessage<Error>(::testing::HasSubstr(fragment)));
+    EXPECT_THAT([&] { Model::load(directory_.path()); },
+                ::testing::ThrowsMessage<Error>(::testing::HasSubstr(fragment)));
   }
   TemporaryDirectory directory_;
 };

@@ -23,7 +23,8 @@ std::vector<float> random_logits(std::size_t count, unsigned seed) {
 std::vector<std::int32_t> best_ids(const std::vector<float>& logits, std::size_t k) {
   std::vector<std::int32_t> ids(logits.size());
   for (std::size_t i = 0; i < ids.size(); ++i) ids[i] = static_cast<std::int32_t>(i);
-  std::sort(ids.begin(), ids.end(), [&](std::int32_t a, std::int32_t b) { return logits[a] > logits[b]; });
+  std::sort(ids.begin(), ids.end(),
+            [&](std::int32_t a, std::int32_t b) { return logits[a] > logits[b]; });
   ids.resize(k);
   return ids;
 }
@@ -75,7 +76,8 @@ TEST(Sampler, TopPKeepsTheSmallestPrefixReachingP) {
 
 TEST(Sampler, TopPSamplingStaysInTheNucleus) {
   // log-probabilities of 0.6, 0.3, 0.06, 0.04: the 0.85 nucleus is {0, 1}.
-  const std::vector<float> logits = {std::log(0.6f), std::log(0.3f), std::log(0.06f), std::log(0.04f)};
+  const std::vector<float> logits = {std::log(0.6f), std::log(0.3f), std::log(0.06f),
+                                     std::log(0.04f)};
   Sampler sampler({.temperature = 1.0f, .top_p = 0.85f, .seed = 3});
   int first = 0;
   for (int i = 0; i < 4000; ++i) {
@@ -129,11 +131,15 @@ TEST(Sampler, PenaltyChangesTheGreedyChoice) {
 
 TEST(Sampler, ImpossibleOptionsAreErrors) {
   using ::testing::HasSubstr;
-  EXPECT_THAT([] { Sampler({.temperature = -1.0f}); }, ::testing::ThrowsMessage<Error>(HasSubstr("temperature")));
-  EXPECT_THAT([] { Sampler({.top_p = 0.0f}); }, ::testing::ThrowsMessage<Error>(HasSubstr("top-p")));
-  EXPECT_THAT([] { Sampler({.min_p = 1.5f}); }, ::testing::ThrowsMessage<Error>(HasSubstr("min-p")));
+  EXPECT_THAT([] { Sampler({.temperature = -1.0f}); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("temperature")));
+  EXPECT_THAT([] { Sampler({.top_p = 0.0f}); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("top-p")));
+  EXPECT_THAT([] { Sampler({.min_p = 1.5f}); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("min-p")));
   EXPECT_THAT([] { Sampler({.top_k = -2}); }, ::testing::ThrowsMessage<Error>(HasSubstr("top-k")));
-  EXPECT_THAT([] { Sampler({.repetition_penalty = 0.0f}); }, ::testing::ThrowsMessage<Error>(HasSubstr("penalty")));
+  EXPECT_THAT([] { Sampler({.repetition_penalty = 0.0f}); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("penalty")));
 }
 
 }  // namespace

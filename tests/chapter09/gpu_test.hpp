@@ -31,7 +31,8 @@ class GpuTest : public ::testing::Test {
   void SetUp() override {
     const gpu::DeviceInfo device = gpu::probe();
     if (device.available) return;
-    if (gpu_required()) GTEST_FAIL() << "REQUIRE_GPU is set but there is no usable GPU: " << device.reason;
+    if (gpu_required())
+      GTEST_FAIL() << "REQUIRE_GPU is set but there is no usable GPU: " << device.reason;
     GTEST_SKIP() << "no usable GPU: " << device.reason;
   }
 };

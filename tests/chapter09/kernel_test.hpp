@@ -45,7 +45,9 @@ std::vector<T> elements_of(const Tensor& tensor) {
 }
 
 // A device copy of a contiguous F32 (or BF16, I32) tensor.
-inline gpu::DeviceBuffer<float> to_device(const Tensor& tensor) { return gpu::DeviceBuffer<float>(elements_of<float>(tensor)); }
+inline gpu::DeviceBuffer<float> to_device(const Tensor& tensor) {
+  return gpu::DeviceBuffer<float>(elements_of<float>(tensor));
+}
 inline gpu::DeviceBuffer<bfloat16> to_device_bf16(const Tensor& tensor) {
   return gpu::DeviceBuffer<bfloat16>(elements_of<bfloat16>(tensor));
 }
@@ -79,8 +81,9 @@ std::string case_name(const ::testing::TestParamInfo<Case>& test) {
 
 // A small config for testing one block: the sizes are odd on purpose (not multiples of 32, 64 or
 // 256). Every layer is a RoPE + chunked + QK-norm layer with MoE unless the test changes it.
-inline ModelConfig small_config(std::int64_t hidden, std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim,
-                                std::int64_t experts, std::int64_t top_k, std::int64_t width) {
+inline ModelConfig small_config(std::int64_t hidden, std::int64_t heads, std::int64_t kv_heads,
+                                std::int64_t head_dim, std::int64_t experts, std::int64_t top_k,
+                                std::int64_t width) {
   ModelConfig config;
   config.model_type = "llama4_text";
   config.vocab_size = 97;
@@ -98,8 +101,11 @@ inline ModelConfig small_config(std::int64_t hidden, std::int64_t heads, std::in
   config.attention_chunk_size = 5;
   config.floor_scale = 3.0;
   config.attn_scale = 0.1;
-  config.layers = {LayerConfig{.uses_rope = true, .chunked_attention = true, .uses_qk_norm = true,
-                               .uses_temperature_tuning = false, .is_moe = true}};
+  config.layers = {LayerConfig{.uses_rope = true,
+                               .chunked_attention = true,
+                               .uses_qk_norm = true,
+                               .uses_temperature_tuning = false,
+                               .is_moe = true}};
   return config;
 }
 

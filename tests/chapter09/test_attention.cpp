@@ -29,11 +29,11 @@ using gpu::DeviceBuffer;
 using gpu::DeviceKVCache;
 using ::testing::HasSubstr;
 
-// The CPU's AttentionLayer::attend for queries q: [T, heads, D] at positions start.., whose keys and
-// values are already in `cache`. Returns context [T, heads · D].
-std::vector<float> cpu_attention(const std::vector<float>& q, std::int64_t tokens, std::int64_t heads,
-                                 std::int64_t kv_heads, std::int64_t head_dim, std::int64_t start,
-                                 const LayerKVCache& cache) {
+// The CPU's AttentionLayer::attend for queries q: [T, heads, D] at positions start.., whose keys
+// and values are already in `cache`. Returns context [T, heads · D].
+std::vector<float> cpu_attention(const std::vector<float>& q, std::int64_t tokens,
+                                 std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim,
+                                 std::int64_t start, const LayerKVCache& cache) {
   const std::int64_t group = heads / kv_heads, row = kv_heads * head_dim;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   std::vector<float> context(static_cast<std::size_t>(tokens * heads * head_dim), 0.0f);
@@ -50,7 +50,8 @@ std::vector<float> cpu_attention(const std::vector<float>& q, std::int64_t token
       float max_score = -std::numeric_limits<float>::infinity();
       for (std::int64_t j = 0; j < count; ++j) {
         float dot = 0.0f;
-        for (std::int64_t d = 0; d < head_dim; ++d) dot += query[d] * keys[j * row + g * head_dim + d];
+        for (std::int64_t d = 0; d < head_dim; ++d)
+          dot += query[d] * keys[j * row + g * head_dim + d];
         scores[static_cast<std::size_t>(j)] = dot * scale;
         max_score = std::max(max_score, dot * scale);
       }
@@ -62,7 +63,8 @@ std::vector<float> cpu_attention(const std::vector<float>& q, std::int64_t token
       float* out = context.data() + (t * heads + h) * head_dim;
       for (std::int64_t j = 0; j < count; ++j) {
         for (std::int64_t d = 0; d < head_dim; ++d) {
-          out[d] += scores[static_cast<std::size_t>(j)] / total * values[j * row + g * head_dim + d];
+          out[d] +=
+              scores[static_cast<std::size_t>(j)] / total * values[j * row + g * head_dim + d];
         }
       }
     }
@@ -73,7 +75,7 @@ std::vector<float> cpu_attention(const std::vector<float>& q, std::int64_t token
 struct KernelCase {
   std::string name;
   std::int64_t heads, kv_heads, head_dim;
-  std::int64_t chunk;  // 0: a global layer
+  std::int64_t chunk;               // 0: a global layer
   std::vector<std::int64_t> calls;  // tokens per call; a chunked layer's calls stay inside a chunk
 };
 
@@ -85,7 +87,8 @@ TEST_P(AttentionKernel, MatchesTheCpuLoopCallAfterCall) {
   const KernelCase& c = GetParam();
   std::int64_t capacity = 0;
   for (const std::int64_t call : c.calls) capacity += call;
-  const std::optional<std::int64_t> chunk = c.chunk > 0 ? std::optional<std::int64_t>(c.chunk) : std::nullopt;
+  const std::optional<std::int64_t> chunk =
+      c.chunk > 0 ? std::optional<std::int64_t>(c.chunk) : std::nullopt;
   LayerKVCache cpu_cache(c.kv_heads, c.head_dim, capacity, chunk);
   DeviceKVCache gpu_cache(c.kv_heads, c.head_dim, capacity, chunk);
   EXPECT_EQ(gpu_cache.slots(), cpu_cache.slots());
@@ -93,24 +96,28 @@ TEST_P(AttentionKernel, MatchesTheCpuLoopCallAfterCall) {
   const std::int64_t row = c.kv_heads * c.head_dim;
   for (const std::int64_t tokens : c.calls) {
     const std::int64_t start = cpu_cache.next_position();
-    const std::vector<float> q = random_normal(static_cast<std::size_t>(tokens * c.heads * c.head_dim), generator);
+    const std::vector<float> q =
+        random_normal(static_cast<std::size_t>(tokens * c.heads * c.head_dim), generator);
     const std::vector<float> k = random_normal(static_cast<std::size_t>(tokens * row), generator);
     const std::vector<float> v = random_normal(static_cast<std::size_t>(tokens * row), generator);
-    for (std::int64_t t = 0; t < tokens; ++t) cpu_cache.append(start + t, k.data() + t * row, v.data() + t * row);
-    const std::vector<float> want = cpu_attention(q, tokens, c.heads, c.kv_heads, c.head_dim, start, cpu_cache);
+    for (std::int64_t t = 0; t < tokens; ++t)
+      cpu_cache.append(start + t, k.data() + t * row, v.data() + t * row);
+    const std::vector<float> want =
+        cpu_attention(q, tokens, c.heads, c.kv_heads, c.head_dim, start, cpu_cache);
 
     const DeviceBuffer<float> q_device(q), k_device(k), v_device(v);
     gpu_cache.append(k_device.data(), v_device.data(), tokens);
     EXPECT_EQ(gpu_cache.next_position(), cpu_cache.next_position());
     DeviceBuffer<float> context(want.size());
     const auto run = [&] {
-      gpu::attention(q_device.data(), gpu_cache.keys(), gpu_cache.values(), context.data(), tokens, c.heads,
-                     c.kv_heads, c.head_dim, start, gpu_cache.chunk_size());
+      gpu::attention(q_device.data(), gpu_cache.keys(), gpu_cache.values(), context.data(), tokens,
+                     c.heads, c.kv_heads, c.head_dim, start, gpu_cache.chunk_size());
       return context.to_host();
     };
     const std::vector<float> got = run();
     EXPECT_LT(nmse(got, want), kF32SumNmse) << "call at position " << start;
-    EXPECT_TRUE(same_bits(run(), got)) << "a second run gave different bits, call at position " << start;
+    EXPECT_TRUE(same_bits(run(), got))
+        << "a second run gave different bits, call at position " << start;
   }
 }
 
@@ -129,7 +136,8 @@ INSTANTIATE_TEST_SUITE_P(
 // The slots hold what the CPU's ring holds: after positions 0 .. 12 with chunk 5, positions 10..12
 // sit in slots 0..2.
 TEST_F(GpuTest, DeviceCacheRingLayoutMatchesTheCpu) {
-  constexpr std::int64_t kKvHeads = 2, kHeadDim = 3, kRow = kKvHeads * kHeadDim, kChunk = 5, kPositions = 13;
+  constexpr std::int64_t kKvHeads = 2, kHeadDim = 3, kRow = kKvHeads * kHeadDim, kChunk = 5,
+                         kPositions = 13;
   LayerKVCache cpu_cache(kKvHeads, kHeadDim, 64, kChunk);
   DeviceKVCache gpu_cache(kKvHeads, kHeadDim, 64, kChunk);
   std::mt19937 generator(5);
@@ -142,7 +150,8 @@ TEST_F(GpuTest, DeviceCacheRingLayoutMatchesTheCpu) {
   std::vector<float> keys(static_cast<std::size_t>(gpu_cache.slots() * kRow));
   gpu::copy_to_host(keys.data(), gpu_cache.keys(), keys.size() * sizeof(float));
   const float* cpu_keys = cpu_cache.keys(10, 12);
-  EXPECT_EQ(std::vector<float>(keys.begin(), keys.begin() + 3 * kRow), std::vector<float>(cpu_keys, cpu_keys + 3 * kRow));
+  EXPECT_EQ(std::vector<float>(keys.begin(), keys.begin() + 3 * kRow),
+            std::vector<float>(cpu_keys, cpu_keys + 3 * kRow));
   EXPECT_EQ(gpu_cache.first_visible(12), 10);
   EXPECT_EQ(gpu_cache.first_visible(9), 5);
 }
@@ -153,8 +162,9 @@ TEST_F(GpuTest, DeviceCacheRefusesWhatTheCpuCacheRefuses) {
   EXPECT_THAT([&] { chunked.append(rows.data(), rows.data(), 6); },
               ::testing::ThrowsMessage<Error>(HasSubstr("positions 0..5 cross a chunk boundary")));
   DeviceKVCache global(1, 4, 3, std::nullopt);
-  EXPECT_THAT([&] { global.append(rows.data(), rows.data(), 4); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("position 3 is past the context length 3")));
+  EXPECT_THAT(
+      [&] { global.append(rows.data(), rows.data(), 4); },
+      ::testing::ThrowsMessage<Error>(HasSubstr("position 3 is past the context length 3")));
   global.append(rows.data(), rows.data(), 3);
   EXPECT_EQ(global.next_position(), 3);
   global.clear();
@@ -168,7 +178,8 @@ TEST(GpuAttentionKernel, UnevenHeadGroupsAreAnError) {
   // GPU_BACKEND=off stub, which refuses every call).
   if (gpu::probe().backend == "off") GTEST_SKIP() << "built with GPU_BACKEND=off";
   EXPECT_THAT([] { gpu::attention(nullptr, nullptr, nullptr, nullptr, 1, 6, 4, 16, 0, 0); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("6 query heads cannot share 4 key/value heads evenly")));
+              ::testing::ThrowsMessage<Error>(
+                  HasSubstr("6 query heads cannot share 4 key/value heads evenly")));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -195,7 +206,8 @@ TEST_P(AttentionBlock, MatchesAttentionLayerAtEveryStage) {
                                  random_weight({c.kv_heads * c.head_dim, c.hidden}, generator),
                                  random_weight({c.kv_heads * c.head_dim, c.hidden}, generator),
                                  random_weight({c.hidden, c.heads * c.head_dim}, generator)};
-  const std::vector<float> frequencies = rope_inverse_frequencies(c.head_dim, config.rope_theta, config.rope_scaling);
+  const std::vector<float> frequencies =
+      rope_inverse_frequencies(c.head_dim, config.rope_theta, config.rope_scaling);
   const AttentionLayer cpu(config, 0, weights, frequencies);
   const DeviceBuffer<float> frequencies_device(frequencies);
   const gpu::GpuAttention gpu_layer(config, 0, weights, frequencies_device.data());
@@ -213,9 +225,11 @@ TEST_P(AttentionBlock, MatchesAttentionLayerAtEveryStage) {
     const DeviceBuffer<float> x_device = to_device(x);
     DeviceBuffer<float> out(static_cast<std::size_t>(tokens * c.hidden));
     gpu_layer.forward(x_device.data(), tokens, gpu_cache, out.data(), workspace, &gpu_recorder);
-    EXPECT_LT(nmse(out.to_host(), to_vector(want)), kF32SumNmse) << "call at " << gpu_cache.next_position() - tokens;
+    EXPECT_LT(nmse(out.to_host(), to_vector(want)), kF32SumNmse)
+        << "call at " << gpu_cache.next_position() - tokens;
   }
-  // Every stage the CPU recorded (but the probabilities, which the GPU does not keep) over all calls.
+  // Every stage the CPU recorded (but the probabilities, which the GPU does not keep) over all
+  // calls.
   int stages = 0;
   for (const std::string& name : cpu_recorder.names()) {
     if (name.ends_with("attn_probs")) continue;
@@ -230,12 +244,21 @@ TEST_P(AttentionBlock, MatchesAttentionLayerAtEveryStage) {
   EXPECT_EQ(gpu_recorder.names().size(), static_cast<std::size_t>(stages));
 }
 
-constexpr LayerConfig kRopeChunkedQkNorm{.uses_rope = true, .chunked_attention = true, .uses_qk_norm = true,
-                                         .uses_temperature_tuning = false, .is_moe = false};
-constexpr LayerConfig kRopeChunked{.uses_rope = true, .chunked_attention = true, .uses_qk_norm = false,
-                                   .uses_temperature_tuning = false, .is_moe = false};
-constexpr LayerConfig kNopeGlobalTemperature{.uses_rope = false, .chunked_attention = false, .uses_qk_norm = false,
-                                             .uses_temperature_tuning = true, .is_moe = false};
+constexpr LayerConfig kRopeChunkedQkNorm{.uses_rope = true,
+                                         .chunked_attention = true,
+                                         .uses_qk_norm = true,
+                                         .uses_temperature_tuning = false,
+                                         .is_moe = false};
+constexpr LayerConfig kRopeChunked{.uses_rope = true,
+                                   .chunked_attention = true,
+                                   .uses_qk_norm = false,
+                                   .uses_temperature_tuning = false,
+                                   .is_moe = false};
+constexpr LayerConfig kNopeGlobalTemperature{.uses_rope = false,
+                                             .chunked_attention = false,
+                                             .uses_qk_norm = false,
+                                             .uses_temperature_tuning = true,
+                                             .is_moe = false};
 
 INSTANTIATE_TEST_SUITE_P(
     Layers, AttentionBlock,
@@ -243,9 +266,18 @@ INSTANTIATE_TEST_SUITE_P(
         // Scout's RoPE layers: a prefill that crosses two chunk boundaries, then single tokens.
         LayerCase{"ScoutRopeLayer", 37, 6, 2, 18, 5, kRopeChunkedQkNorm, true, {12, 1, 1, 4, 1, 9}},
         // Scout's NoPE layers: global, temperature-tuned queries (floor_scale 3: it changes often).
-        LayerCase{"ScoutNopeLayer", 37, 6, 2, 18, 5, kNopeGlobalTemperature, true, {12, 1, 1, 4, 1, 9}},
+        LayerCase{
+            "ScoutNopeLayer", 37, 6, 2, 18, 5, kNopeGlobalTemperature, true, {12, 1, 1, 4, 1, 9}},
         // Maverick's RoPE layers: no QK norm, no RoPE scaling.
-        LayerCase{"MaverickRopeLayer", 64, 4, 4, 16, 8, kRopeChunked, false, {10, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
+        LayerCase{"MaverickRopeLayer",
+                  64,
+                  4,
+                  4,
+                  16,
+                  8,
+                  kRopeChunked,
+                  false,
+                  {10, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1, 1}},
         // More keys than a block has threads, in one call and across calls.
         LayerCase{"LongGlobal", 64, 2, 1, 128, 8192, kNopeGlobalTemperature, true, {300, 1, 299}},
         LayerCase{"LongChunked", 64, 2, 1, 128, 270, kRopeChunkedQkNorm, true, {600, 1}}),

@@ -23,14 +23,21 @@ using gpu::DeviceBuffer;
 std::vector<float> tricky_floats(std::size_t count, std::mt19937& generator) {
   std::vector<float> values = random_normal(count, generator);
   const std::vector<float> special = {
-      0.0f, -0.0f, 1.0f, -1.0f,
+      0.0f,
+      -0.0f,
+      1.0f,
+      -1.0f,
       std::bit_cast<float>(0x3f808000u),  // tie, last kept bit 0: rounds down
       std::bit_cast<float>(0x3f818000u),  // tie, last kept bit 1: rounds up
       std::bit_cast<float>(0x3f808001u),  // just above a tie: rounds up
-      std::numeric_limits<float>::denorm_min(), -std::numeric_limits<float>::denorm_min(),
-      std::numeric_limits<float>::min(), std::numeric_limits<float>::max(),
-      -std::numeric_limits<float>::max(), std::numeric_limits<float>::infinity(),
-      -std::numeric_limits<float>::infinity(), std::numeric_limits<float>::quiet_NaN(),
+      std::numeric_limits<float>::denorm_min(),
+      -std::numeric_limits<float>::denorm_min(),
+      std::numeric_limits<float>::min(),
+      std::numeric_limits<float>::max(),
+      -std::numeric_limits<float>::max(),
+      std::numeric_limits<float>::infinity(),
+      -std::numeric_limits<float>::infinity(),
+      std::numeric_limits<float>::quiet_NaN(),
       std::bit_cast<float>(0x7f800001u),  // a NaN whose only mantissa bit is dropped by truncation
   };
   for (std::size_t i = 0; i < special.size() && i < values.size(); ++i) values[i] = special[i];
@@ -73,10 +80,12 @@ TEST_P(ConvertSizes, F32ToBf16RoundsLikeTheCpu) {
   }
   gpu::f32_to_bf16(x_device.data(), y_device.data(), count);
   const std::vector<bfloat16> second = y_device.to_host();
-  for (int i = 0; i < count; ++i) ASSERT_EQ(second[i].bits, first[i].bits) << "second run, element " << i;
+  for (int i = 0; i < count; ++i)
+    ASSERT_EQ(second[i].bits, first[i].bits) << "second run, element " << i;
 }
 
-INSTANTIATE_TEST_SUITE_P(OddSizes, ConvertSizes, ::testing::Values(1, 17, 255, 256, 257, 1000, 65537));
+INSTANTIATE_TEST_SUITE_P(OddSizes, ConvertSizes,
+                         ::testing::Values(1, 17, 255, 256, 257, 1000, 65537));
 
 }  // namespace
 }  // namespace llama4::testing

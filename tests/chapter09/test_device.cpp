@@ -52,9 +52,9 @@ TEST(GpuErrors, FailedCallsNameTheCallFileAndLine) {
   if (device.backend == "off") {
     EXPECT_THAT(allocate_a_petabyte, ::testing::ThrowsMessage<Error>(HasSubstr("GPU_BACKEND=off")));
   } else {
-    EXPECT_THAT(allocate_a_petabyte,
-                ::testing::ThrowsMessage<Error>(::testing::AllOf(
-                    HasSubstr("hipMalloc(&pointer, bytes) failed at "), HasSubstr("gpu/device.hip:"))));
+    EXPECT_THAT(allocate_a_petabyte, ::testing::ThrowsMessage<Error>(::testing::AllOf(
+                                         HasSubstr("hipMalloc(&pointer, bytes) failed at "),
+                                         HasSubstr("gpu/device.hip:"))));
   }
 }
 
@@ -82,10 +82,12 @@ TEST_F(GpuTest, BufferMovesAndEmptyBuffers) {
 TEST_F(GpuTest, BufferSizeMismatchIsAnError) {
   DeviceBuffer<float> buffer(4);
   std::vector<float> three(3);
-  EXPECT_THAT([&] { buffer.upload(three); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("has 4 elements, the host one 3")));
-  EXPECT_THAT([&] { buffer.download(three); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("has 4 elements, the host one 3")));
+  EXPECT_THAT(
+      [&] { buffer.upload(three); },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("has 4 elements, the host one 3")));
+  EXPECT_THAT(
+      [&] { buffer.download(three); },
+      ::testing::ThrowsMessage<Error>(::testing::HasSubstr("has 4 elements, the host one 3")));
 }
 
 }  // namespace

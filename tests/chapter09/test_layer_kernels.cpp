@@ -73,14 +73,17 @@ TEST_P(Embedding, GatherEqualsCpuBitForBit) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, Embedding,
-                         ::testing::Values(EmbeddingSizes{1, 1, 1}, EmbeddingSizes{7, 31, 5}, EmbeddingSizes{50, 257, 17},
-                                           EmbeddingSizes{512, 64, 24}, EmbeddingSizes{1000, 1000, 3}), sizes_name<EmbeddingSizes>);
+                         ::testing::Values(EmbeddingSizes{1, 1, 1}, EmbeddingSizes{7, 31, 5},
+                                           EmbeddingSizes{50, 257, 17}, EmbeddingSizes{512, 64, 24},
+                                           EmbeddingSizes{1000, 1000, 3}),
+                         sizes_name<EmbeddingSizes>);
 
 // Runs without a GPU: the ids are checked on the host before anything touches the device.
 TEST(GpuEmbedding, OutOfRangeIdsAreRejectedBeforeAnyLaunch) {
   const std::vector<std::int32_t> too_big = {3, 512};
   EXPECT_THAT([&] { gpu::embed_tokens(too_big, nullptr, nullptr, nullptr, 512, 64); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("token id 512 at position 1 is outside the vocabulary (512 rows)")));
+              ::testing::ThrowsMessage<Error>(
+                  HasSubstr("token id 512 at position 1 is outside the vocabulary (512 rows)")));
   const std::vector<std::int32_t> negative = {-1};
   EXPECT_THAT([&] { gpu::embed_tokens(negative, nullptr, nullptr, nullptr, 512, 64); },
               ::testing::ThrowsMessage<Error>(HasSubstr("token id -1 at position 0")));
@@ -117,8 +120,10 @@ TEST_P(RmsNorm, MatchesCpu) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, RmsNorm,
-                         ::testing::Values(NormSizes{1, 1}, NormSizes{1, 31}, NormSizes{3, 64}, NormSizes{17, 255},
-                                           NormSizes{5, 257}, NormSizes{2, 5120}, NormSizes{33, 1000}), sizes_name<NormSizes>);
+                         ::testing::Values(NormSizes{1, 1}, NormSizes{1, 31}, NormSizes{3, 64},
+                                           NormSizes{17, 255}, NormSizes{5, 257},
+                                           NormSizes{2, 5120}, NormSizes{33, 1000}),
+                         sizes_name<NormSizes>);
 
 using HeadSizes = std::tuple<int, int, int>;  // tokens, heads, head_dim
 class QkNorm : public GpuTestWithParam<HeadSizes> {};
@@ -130,7 +135,8 @@ TEST_P(QkNorm, MatchesCpuPerHead) {
   Tensor x = random_tensor({tokens, heads, head_dim}, generator);
   for (std::int64_t t = 0; t < tokens; ++t) {
     for (std::int64_t h = 0; h < heads; ++h) {
-      for (std::int64_t d = 0; d < head_dim; ++d) x.set({t, h, d}, x.at({t, h, d}) * static_cast<float>(h + 1));
+      for (std::int64_t d = 0; d < head_dim; ++d)
+        x.set({t, h, d}, x.at({t, h, d}) * static_cast<float>(h + 1));
     }
   }
   Tensor want = x.clone();
@@ -146,8 +152,10 @@ TEST_P(QkNorm, MatchesCpuPerHead) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, QkNorm,
-                         ::testing::Values(HeadSizes{1, 1, 2}, HeadSizes{3, 4, 16}, HeadSizes{5, 7, 18},
-                                           HeadSizes{2, 40, 128}, HeadSizes{1, 3, 300}), sizes_name<HeadSizes>);
+                         ::testing::Values(HeadSizes{1, 1, 2}, HeadSizes{3, 4, 16},
+                                           HeadSizes{5, 7, 18}, HeadSizes{2, 40, 128},
+                                           HeadSizes{1, 3, 300}),
+                         sizes_name<HeadSizes>);
 
 // ---------------------------------------------------------------------------------------------
 // RoPE (common/rope.hpp) and the attention temperature (common/attention_temperature.hpp)
@@ -160,7 +168,8 @@ TEST_P(Rope, MatchesCpuWithAndWithoutLlama3Scaling) {
   for (const bool scaled : {false, true}) {
     const std::optional<RopeScaling> scaling =
         scaled ? std::optional<RopeScaling>(RopeScaling{16.0, 1.0, 4.0, 64}) : std::nullopt;
-    const std::vector<float> frequencies = rope_inverse_frequencies(head_dim, scaled ? 10000.0 : 500000.0, scaling);
+    const std::vector<float> frequencies =
+        rope_inverse_frequencies(head_dim, scaled ? 10000.0 : 500000.0, scaling);
     std::mt19937 generator(static_cast<unsigned>(tokens * 7 + heads * 11 + head_dim * 13 + start));
     const Tensor x = random_tensor({tokens, heads, head_dim}, generator);
     Tensor want = x.clone();
@@ -178,8 +187,10 @@ TEST_P(Rope, MatchesCpuWithAndWithoutLlama3Scaling) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, Rope,
-                         ::testing::Values(RopeCase{1, 1, 2, 0}, RopeCase{24, 4, 16, 0}, RopeCase{7, 5, 18, 13},
-                                           RopeCase{3, 40, 128, 8190}, RopeCase{2, 3, 130, 100000}), sizes_name<RopeCase>);
+                         ::testing::Values(RopeCase{1, 1, 2, 0}, RopeCase{24, 4, 16, 0},
+                                           RopeCase{7, 5, 18, 13}, RopeCase{3, 40, 128, 8190},
+                                           RopeCase{2, 3, 130, 100000}),
+                         sizes_name<RopeCase>);
 
 TEST(GpuRope, OddHeadDimIsAnError) {
   // Checked on the host before the launch, so this runs without a GPU (but not against the
@@ -189,7 +200,8 @@ TEST(GpuRope, OddHeadDimIsAnError) {
               ::testing::ThrowsMessage<Error>(HasSubstr("even head_dim")));
 }
 
-using TemperatureCase = std::tuple<int, int, int, int, int>;  // tokens, heads, head_dim, start, floor scale
+using TemperatureCase =
+    std::tuple<int, int, int, int, int>;  // tokens, heads, head_dim, start, floor scale
 class AttentionTemperature : public GpuTestWithParam<TemperatureCase> {};
 
 TEST_P(AttentionTemperature, MatchesCpu) {
@@ -202,7 +214,8 @@ TEST_P(AttentionTemperature, MatchesCpu) {
   DeviceBuffer<float> device = to_device(q);
   const std::vector<float> got = run_twice([&] {
     device.upload(to_vector(q));
-    gpu::apply_attention_temperature(device.data(), tokens, static_cast<std::int64_t>(heads) * head_dim, start,
+    gpu::apply_attention_temperature(device.data(), tokens,
+                                     static_cast<std::int64_t>(heads) * head_dim, start,
                                      floor_scale, 0.1);
     return device.to_host();
   });
@@ -210,8 +223,11 @@ TEST_P(AttentionTemperature, MatchesCpu) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, AttentionTemperature,
-                         ::testing::Values(TemperatureCase{24, 4, 16, 0, 4}, TemperatureCase{5, 3, 17, 8185, 8192},
-                                           TemperatureCase{1, 40, 128, 100000, 8192}, TemperatureCase{300, 1, 1, 0, 3}), sizes_name<TemperatureCase>);
+                         ::testing::Values(TemperatureCase{24, 4, 16, 0, 4},
+                                           TemperatureCase{5, 3, 17, 8185, 8192},
+                                           TemperatureCase{1, 40, 128, 100000, 8192},
+                                           TemperatureCase{300, 1, 1, 0, 3}),
+                         sizes_name<TemperatureCase>);
 
 // ---------------------------------------------------------------------------------------------
 // SwiGLU (common/feed_forward.hpp) and the residual add (common/decoder_layer.cpp)
@@ -259,8 +275,8 @@ INSTANTIATE_TEST_SUITE_P(Counts, ElementCount, ::testing::Values(1, 31, 64, 257,
 using FusedSizes = std::tuple<int, int>;  // rows, width
 class SwigluFused : public GpuTestWithParam<FusedSizes> {};
 
-// The routed experts' layout: [rows, 2·width], gate in the first half of each row, up in the second,
-// as in MoeLayer::expert.
+// The routed experts' layout: [rows, 2·width], gate in the first half of each row, up in the
+// second, as in MoeLayer::expert.
 TEST_P(SwigluFused, MatchesTheExpertLoopOfTheCpu) {
   const auto [rows, width] = GetParam();
   std::mt19937 generator(static_cast<unsigned>(rows * 3 + width));
@@ -269,7 +285,8 @@ TEST_P(SwigluFused, MatchesTheExpertLoopOfTheCpu) {
   const float* gu = gate_up.data<float>();
   for (int r = 0; r < rows; ++r) {
     for (int c = 0; c < width; ++c) {
-      want[static_cast<std::size_t>(r) * width + c] = silu(gu[r * 2 * width + c]) * gu[r * 2 * width + width + c];
+      want[static_cast<std::size_t>(r) * width + c] =
+          silu(gu[r * 2 * width + c]) * gu[r * 2 * width + width + c];
     }
   }
   const DeviceBuffer<float> gate_up_device = to_device(gate_up);
@@ -282,8 +299,9 @@ TEST_P(SwigluFused, MatchesTheExpertLoopOfTheCpu) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, SwigluFused,
-                         ::testing::Values(FusedSizes{1, 1}, FusedSizes{3, 32}, FusedSizes{7, 257}, FusedSizes{24, 96},
-                                           FusedSizes{2, 8192}), sizes_name<FusedSizes>);
+                         ::testing::Values(FusedSizes{1, 1}, FusedSizes{3, 32}, FusedSizes{7, 257},
+                                           FusedSizes{24, 96}, FusedSizes{2, 8192}),
+                         sizes_name<FusedSizes>);
 
 // ---------------------------------------------------------------------------------------------
 // Greedy sampling (common/sampler.hpp, argmax)
@@ -301,11 +319,12 @@ TEST_P(Argmax, MatchesCpuIncludingTiesAndNaN) {
     logits[static_cast<std::size_t>(vocab - 1)] = 9.0f;
     logits[static_cast<std::size_t>(vocab / 2)] = 9.0f;
   }
-  if (rows >= 2 && vocab >= 3) logits[static_cast<std::size_t>(vocab) + 1] = std::numeric_limits<float>::quiet_NaN();
+  if (rows >= 2 && vocab >= 3)
+    logits[static_cast<std::size_t>(vocab) + 1] = std::numeric_limits<float>::quiet_NaN();
   std::vector<std::int32_t> want(static_cast<std::size_t>(rows));
   for (int r = 0; r < rows; ++r) {
-    want[static_cast<std::size_t>(r)] =
-        argmax(std::span<const float>(logits.data() + static_cast<std::size_t>(r) * vocab, static_cast<std::size_t>(vocab)));
+    want[static_cast<std::size_t>(r)] = argmax(std::span<const float>(
+        logits.data() + static_cast<std::size_t>(r) * vocab, static_cast<std::size_t>(vocab)));
   }
   const DeviceBuffer<float> logits_device(logits);
   DeviceBuffer<std::int32_t> ids(static_cast<std::size_t>(rows));
@@ -316,8 +335,10 @@ TEST_P(Argmax, MatchesCpuIncludingTiesAndNaN) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, Argmax,
-                         ::testing::Values(ArgmaxSizes{1, 1}, ArgmaxSizes{1, 257}, ArgmaxSizes{3, 1000},
-                                           ArgmaxSizes{2, 202048}, ArgmaxSizes{5, 33}), sizes_name<ArgmaxSizes>);
+                         ::testing::Values(ArgmaxSizes{1, 1}, ArgmaxSizes{1, 257},
+                                           ArgmaxSizes{3, 1000}, ArgmaxSizes{2, 202048},
+                                           ArgmaxSizes{5, 33}),
+                         sizes_name<ArgmaxSizes>);
 
 // ---------------------------------------------------------------------------------------------
 // The router (common/moe_router.hpp) and the MoE gather / scatter (common/moe.cpp)
@@ -353,9 +374,11 @@ TEST_P(Router, TopKAndSigmoidMatchRouteTokens) {
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, Router,
-                         ::testing::Values(RouterCase{1, 1, 1}, RouterCase{7, 4, 1}, RouterCase{24, 16, 1},
-                                           RouterCase{5, 128, 1}, RouterCase{9, 5, 2}, RouterCase{300, 8, 3},
-                                           RouterCase{3, 4, 4}), sizes_name<RouterCase>);
+                         ::testing::Values(RouterCase{1, 1, 1}, RouterCase{7, 4, 1},
+                                           RouterCase{24, 16, 1}, RouterCase{5, 128, 1},
+                                           RouterCase{9, 5, 2}, RouterCase{300, 8, 3},
+                                           RouterCase{3, 4, 4}),
+                         sizes_name<RouterCase>);
 
 // Host code: runs everywhere.
 TEST(GpuMoeDispatch, BatchByExpertIsAStableCountingSort) {
@@ -365,8 +388,11 @@ TEST(GpuMoeDispatch, BatchByExpertIsAStableCountingSort) {
   EXPECT_EQ(batches.offsets, (std::vector<std::int64_t>{0, 2, 3, 6, 6}));
   EXPECT_EQ(batches.count(2), 3);
   EXPECT_EQ(batches.count(3), 0);
-  EXPECT_THAT([] { gpu::batch_by_expert(std::vector<std::int32_t>{0, -1}, 4); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("slot 1 was routed to expert -1")));
+  EXPECT_THAT(
+      [] {
+        gpu::batch_by_expert(std::vector<std::int32_t>{0, -1}, 4);
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("slot 1 was routed to expert -1")));
   EXPECT_THAT([] { gpu::batch_by_expert(std::vector<std::int32_t>{4}, 4); },
               ::testing::ThrowsMessage<Error>(HasSubstr("outside 0..3")));
 }
@@ -380,8 +406,10 @@ TEST_P(GatherScatter, MatchTheCpuLoops) {
   const auto [tokens, top_k, hidden] = GetParam();
   std::mt19937 generator(static_cast<unsigned>(tokens * 13 + top_k * 5 + hidden));
   const std::vector<float> x = random_normal(static_cast<std::size_t>(tokens) * hidden, generator);
-  const std::vector<float> scores = random_normal(static_cast<std::size_t>(tokens) * top_k, generator);
-  // Every other token's choice number (t % top_k) goes to "this expert": one slot per token at most.
+  const std::vector<float> scores =
+      random_normal(static_cast<std::size_t>(tokens) * top_k, generator);
+  // Every other token's choice number (t % top_k) goes to "this expert": one slot per token at
+  // most.
   std::vector<std::int32_t> slots;
   for (int t = 0; t < tokens; t += 2) slots.push_back(t * top_k + t % top_k);
   const auto n = static_cast<std::int64_t>(slots.size());
@@ -393,8 +421,10 @@ TEST_P(GatherScatter, MatchTheCpuLoops) {
     const std::int64_t token = slots[static_cast<std::size_t>(i)] / top_k;
     for (int c = 0; c < hidden; ++c) {
       gathered[static_cast<std::size_t>(i * hidden + c)] =
-          scores[static_cast<std::size_t>(slots[static_cast<std::size_t>(i)])] * x[static_cast<std::size_t>(token * hidden + c)];
-      routed_want[static_cast<std::size_t>(token * hidden + c)] += gathered[static_cast<std::size_t>(i * hidden + c)];
+          scores[static_cast<std::size_t>(slots[static_cast<std::size_t>(i)])] *
+          x[static_cast<std::size_t>(token * hidden + c)];
+      routed_want[static_cast<std::size_t>(token * hidden + c)] +=
+          gathered[static_cast<std::size_t>(i * hidden + c)];
     }
   }
 
@@ -402,18 +432,20 @@ TEST_P(GatherScatter, MatchTheCpuLoops) {
   const DeviceBuffer<std::int32_t> slots_device(slots);
   DeviceBuffer<float> gathered_device(gathered.size()), routed_device(routed);
   const std::vector<float> got = run_twice([&] {
-    gpu::gather_scaled_rows(x_device.data(), scores_device.data(), slots_device.data(), gathered_device.data(), n,
-                            top_k, hidden);
+    gpu::gather_scaled_rows(x_device.data(), scores_device.data(), slots_device.data(),
+                            gathered_device.data(), n, top_k, hidden);
     return gathered_device.to_host();
   });
   EXPECT_TRUE(same_bits(got, gathered));  // one multiplication per element
-  gpu::scatter_add_rows(gathered_device.data(), slots_device.data(), routed_device.data(), n, top_k, hidden);
+  gpu::scatter_add_rows(gathered_device.data(), slots_device.data(), routed_device.data(), n, top_k,
+                        hidden);
   EXPECT_TRUE(same_bits(routed_device.to_host(), routed_want));  // one addition per element
 }
 
 INSTANTIATE_TEST_SUITE_P(Sizes, GatherScatter,
-                         ::testing::Values(GatherCase{1, 1, 1}, GatherCase{7, 1, 33}, GatherCase{24, 2, 257},
-                                           GatherCase{100, 3, 64}), sizes_name<GatherCase>);
+                         ::testing::Values(GatherCase{1, 1, 1}, GatherCase{7, 1, 33},
+                                           GatherCase{24, 2, 257}, GatherCase{100, 3, 64}),
+                         sizes_name<GatherCase>);
 
 }  // namespace
 }  // namespace llama4::testing

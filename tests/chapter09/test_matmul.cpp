@@ -72,19 +72,19 @@ TEST_P(MatmulSizes, MatmulMatchesCpu) {
   expect_gpu_matches_cpu(Layout::kMatmul, rows, in, out);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    OddSizes, MatmulSizes,
-    ::testing::Values(
-        // matrix-vector (decoding one token)
-        Sizes{1, 1, 1}, Sizes{1, 31, 33}, Sizes{1, 64, 96}, Sizes{1, 255, 257}, Sizes{1, 256, 256},
-        Sizes{1, 1000, 513}, Sizes{1, 5120, 1024},
-        // matrix-matrix (a prompt)
-        Sizes{3, 5, 7}, Sizes{17, 33, 300}, Sizes{20, 130, 257}, Sizes{33, 64, 31},
-        Sizes{64, 512, 384}, Sizes{7, 2049, 65}),
-    [](const ::testing::TestParamInfo<Sizes>& case_info) {
-      return std::to_string(std::get<0>(case_info.param)) + "x" + std::to_string(std::get<1>(case_info.param)) +
-             "x" + std::to_string(std::get<2>(case_info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(OddSizes, MatmulSizes,
+                         ::testing::Values(
+                             // matrix-vector (decoding one token)
+                             Sizes{1, 1, 1}, Sizes{1, 31, 33}, Sizes{1, 64, 96}, Sizes{1, 255, 257},
+                             Sizes{1, 256, 256}, Sizes{1, 1000, 513}, Sizes{1, 5120, 1024},
+                             // matrix-matrix (a prompt)
+                             Sizes{3, 5, 7}, Sizes{17, 33, 300}, Sizes{20, 130, 257},
+                             Sizes{33, 64, 31}, Sizes{64, 512, 384}, Sizes{7, 2049, 65}),
+                         [](const ::testing::TestParamInfo<Sizes>& case_info) {
+                           return std::to_string(std::get<0>(case_info.param)) + "x" +
+                                  std::to_string(std::get<1>(case_info.param)) + "x" +
+                                  std::to_string(std::get<2>(case_info.param));
+                         });
 
 // in = 0: every output is a sum of nothing, so y must be overwritten with zeros, not left alone.
 TEST_F(GpuTest, EmptyInnerDimensionGivesZeros) {
@@ -103,8 +103,9 @@ TEST_F(GpuTest, MatmulOnOneExpertOfAStack) {
   constexpr int kExperts = 3, kRows = 5, kIn = 40, kOut = 70;
   std::mt19937 generator(3);
   const Tensor x = random_matrix(kRows, kIn, generator, DType::F32);
-  const Tensor stack = Tensor::from_values({kExperts, kIn, kOut}, random_normal(kExperts * kIn * kOut, generator))
-                           .to(DType::BF16);
+  const Tensor stack =
+      Tensor::from_values({kExperts, kIn, kOut}, random_normal(kExperts * kIn * kOut, generator))
+          .to(DType::BF16);
   const DeviceBuffer<float> x_device(to_vector(x));
   const DeviceBuffer<bfloat16> stack_device(bf16_values(stack));
   DeviceBuffer<float> y_device(kRows * kOut);

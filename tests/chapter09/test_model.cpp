@@ -45,14 +45,17 @@ std::vector<std::int64_t> prefill_then_single_tokens(std::int64_t prefill, std::
   return calls;
 }
 
-// Runs the case's tokens on the GPU in calls of the given lengths with one cache, recording every stage.
-ActivationRecorder run_case(const char* model_name, const std::string& case_name, const std::vector<std::int64_t>& calls) {
+// Runs the case's tokens on the GPU in calls of the given lengths with one cache, recording every
+// stage.
+ActivationRecorder run_case(const char* model_name, const std::string& case_name,
+                            const std::vector<std::int64_t>& calls) {
   GpuModel model(model_of(model_name), 64);
   const std::vector<std::int32_t> tokens = golden_model(model_name).tokens(case_name);
   ActivationRecorder recorder;
   std::int64_t start = 0;
   for (const std::int64_t length : calls) {
-    model.forward(std::span(tokens).subspan(static_cast<std::size_t>(start), static_cast<std::size_t>(length)),
+    model.forward(std::span(tokens).subspan(static_cast<std::size_t>(start),
+                                            static_cast<std::size_t>(length)),
                   LogitRows::all, &recorder);
     start += length;
   }
@@ -62,15 +65,19 @@ ActivationRecorder run_case(const char* model_name, const std::string& case_name
 
 // Every recorded stage against golden at its tolerance (tolerance::kModel, exact for the embedding
 // and the expert choices), as chapter 08 checks the CPU model.
-void expect_every_stage_matches(const char* model_name, const std::string& case_name, const ActivationRecorder& recorder) {
+void expect_every_stage_matches(const char* model_name, const std::string& case_name,
+                                const ActivationRecorder& recorder) {
   const GoldenModel& golden = golden_model(model_name);
   int compared = 0;
   for (const std::string& stage : stage_order(golden.config.num_hidden_layers)) {
     if (stage.ends_with("attn_probs")) continue;  // not recorded on the GPU
     if (!golden.activations->contains(case_name + "." + stage)) continue;
-    ASSERT_TRUE(recorder.contains(stage)) << model_name << " " << case_name << ": the GPU did not record " << stage;
-    const std::string short_stage = stage.starts_with("layers.") ? stage.substr(stage.find('.', 7) + 1) : stage;
-    EXPECT_TRUE(matches_golden(recorder.concatenated(stage), golden.golden(case_name, stage), stage_tolerance(short_stage)))
+    ASSERT_TRUE(recorder.contains(stage))
+        << model_name << " " << case_name << ": the GPU did not record " << stage;
+    const std::string short_stage =
+        stage.starts_with("layers.") ? stage.substr(stage.find('.', 7) + 1) : stage;
+    EXPECT_TRUE(matches_golden(recorder.concatenated(stage), golden.golden(case_name, stage),
+                               stage_tolerance(short_stage)))
         << model_name << " " << case_name << " " << stage;
     ++compared;
   }
@@ -84,7 +91,8 @@ TEST_P(GpuFullModel, TwentyFourTokensAtOnceMatchGoldenAtEveryStage) {
 }
 
 TEST_P(GpuFullModel, PrefillOf10Then14DecodeStepsMatchGoldenAtEveryStage) {
-  expect_every_stage_matches(GetParam(), "decode", run_case(GetParam(), "decode", prefill_then_single_tokens(10, 24)));
+  expect_every_stage_matches(GetParam(), "decode",
+                             run_case(GetParam(), "decode", prefill_then_single_tokens(10, 24)));
 }
 
 // Greedy decoding three ways, which must all give golden's 16 tokens: logits downloaded and argmax
@@ -92,8 +100,9 @@ TEST_P(GpuFullModel, PrefillOf10Then14DecodeStepsMatchGoldenAtEveryStage) {
 TEST_P(GpuFullModel, GreedyTokensEqualGoldenAndTheCpuModel) {
   const GoldenModel& golden = golden_model(GetParam());
   const Tensor prompt_tensor = golden.golden("greedy", "prompt");
-  const std::vector<std::int32_t> prompt(prompt_tensor.data<std::int32_t>(),
-                                         prompt_tensor.data<std::int32_t>() + prompt_tensor.numel());
+  const std::vector<std::int32_t> prompt(
+      prompt_tensor.data<std::int32_t>(),
+      prompt_tensor.data<std::int32_t>() + prompt_tensor.numel());
   const Tensor expected = golden.golden("greedy", "tokens");
   const Model& cpu = model_of(GetParam());
   KVCache cpu_cache = cpu.make_cache(64);
@@ -103,10 +112,13 @@ TEST_P(GpuFullModel, GreedyTokensEqualGoldenAndTheCpuModel) {
   std::vector<std::int32_t> cpu_input = prompt, host_input = prompt, device_input = prompt;
   for (std::int64_t step = 0; step < expected.numel(); ++step) {
     const Tensor cpu_logits = cpu.forward(cpu_input, cpu_cache, LogitRows::last);
-    const std::int32_t cpu_token = argmax(std::span(cpu_logits.data<float>(), static_cast<std::size_t>(cpu_logits.numel())));
+    const std::int32_t cpu_token =
+        argmax(std::span(cpu_logits.data<float>(), static_cast<std::size_t>(cpu_logits.numel())));
     const Tensor logits = host_argmax.forward(host_input, LogitRows::last);
-    std::memcpy(logit_rows.mutable_data<float>() + step * logits.numel(), logits.data<float>(), logits.nbytes());
-    const std::int32_t host_token = argmax(std::span(logits.data<float>(), static_cast<std::size_t>(logits.numel())));
+    std::memcpy(logit_rows.mutable_data<float>() + step * logits.numel(), logits.data<float>(),
+                logits.nbytes());
+    const std::int32_t host_token =
+        argmax(std::span(logits.data<float>(), static_cast<std::size_t>(logits.numel())));
     const std::int32_t device_token = device_argmax.forward_greedy(device_input);
     const auto golden_token = static_cast<std::int32_t>(expected.at({step}));
     ASSERT_EQ(cpu_token, golden_token) << "CPU, greedy step " << step;
@@ -121,16 +133,20 @@ TEST_P(GpuFullModel, GreedyTokensEqualGoldenAndTheCpuModel) {
 TEST_P(GpuFullModel, GenerateThroughTheSessionGivesTheGoldenContinuation) {
   const GoldenModel& golden = golden_model(GetParam());
   const Tensor prompt_tensor = golden.golden("greedy", "prompt");
-  const std::vector<std::int32_t> prompt(prompt_tensor.data<std::int32_t>(),
-                                         prompt_tensor.data<std::int32_t>() + prompt_tensor.numel());
+  const std::vector<std::int32_t> prompt(
+      prompt_tensor.data<std::int32_t>(),
+      prompt_tensor.data<std::int32_t>() + prompt_tensor.numel());
   const Tensor expected = golden.golden("greedy", "tokens");
   gpu::GpuSession session(model_of(GetParam()), 64);
-  EXPECT_THAT(session.device(), ::testing::AnyOf(::testing::StartsWith("nvidia: "), ::testing::StartsWith("amd: ")));
+  EXPECT_THAT(session.device(),
+              ::testing::AnyOf(::testing::StartsWith("nvidia: "), ::testing::StartsWith("amd: ")));
   Sampler greedy({});
   const GenerationResult result = generate(session, greedy, prompt, expected.numel(), {}, nullptr);
   ASSERT_EQ(static_cast<std::int64_t>(result.tokens.size()), expected.numel());
   for (std::int64_t i = 0; i < expected.numel(); ++i) {
-    EXPECT_EQ(result.tokens[static_cast<std::size_t>(i)], static_cast<std::int32_t>(expected.at({i}))) << i;
+    EXPECT_EQ(result.tokens[static_cast<std::size_t>(i)],
+              static_cast<std::int32_t>(expected.at({i})))
+        << i;
   }
   EXPECT_EQ(session.position(), prompt_tensor.numel() + expected.numel() - 1);
   session.reset();
@@ -152,7 +168,8 @@ std::string model_test_name(const ::testing::TestParamInfo<const char*>& test) {
   return std::string(test.param) == "tiny" ? "Tiny" : "TinyMaverick";
 }
 
-INSTANTIATE_TEST_SUITE_P(Models, GpuFullModel, ::testing::Values("tiny", "tiny-maverick"), model_test_name);
+INSTANTIATE_TEST_SUITE_P(Models, GpuFullModel, ::testing::Values("tiny", "tiny-maverick"),
+                         model_test_name);
 
 TEST_F(GpuTest, SecondPrefillAtOffset5MatchesGoldenAtEveryStage) {
   expect_every_stage_matches("tiny", "offset", run_case("tiny", "offset", {5, 7}));
@@ -172,8 +189,11 @@ TEST_F(GpuTest, BadInputsAreTheCpuModelsErrors) {
               ::testing::ThrowsMessage<Error>(HasSubstr("no tokens")));
   EXPECT_THAT([&] { model.forward(std::vector<std::int32_t>(9, 5)); },
               ::testing::ThrowsMessage<Error>(HasSubstr("past the context length 8")));
-  EXPECT_THAT([&] { model.forward(std::vector<std::int32_t>{3, 999}); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("token id 999 at position 1")));
+  EXPECT_THAT(
+      [&] {
+        model.forward(std::vector<std::int32_t>{3, 999});
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("token id 999 at position 1")));
   EXPECT_EQ(model.position(), 0);  // nothing ran
   EXPECT_NO_THROW(model.forward(std::vector<std::int32_t>(8, 5)));
   EXPECT_EQ(model.position(), 8);
@@ -182,7 +202,8 @@ TEST_F(GpuTest, BadInputsAreTheCpuModelsErrors) {
 TEST_F(GpuTest, UploadsEveryWeightOnce) {
   const Model& cpu = model_of("tiny");
   GpuModel model(cpu, 16);
-  EXPECT_EQ(model.weight_bytes(), cpu.config().total_parameters() * sizeof(bfloat16));  // bf16, as stored
+  EXPECT_EQ(model.weight_bytes(),
+            cpu.config().total_parameters() * sizeof(bfloat16));  // bf16, as stored
   EXPECT_EQ(model.bytes_read_per_token(), cpu.bytes_read_per_token());
   EXPECT_GT(model.cache_bytes(), 0u);
 }
@@ -217,16 +238,19 @@ CommandResult run_command(const std::string& command, bool with_errors) {
   FILE* pipe = ::popen((command + (with_errors ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
   char buffer[4096];
   std::size_t count;
-  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0) result.output.append(buffer, count);
+  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+    result.output.append(buffer, count);
   result.status = WEXITSTATUS(::pclose(pipe));
   return result;
 }
 
-std::string chapter09_hip() { return std::string(LLAMA4_CHAPTER09_HIP) + " --model " + golden_model_dir("tiny").string(); }
+std::string chapter09_hip() {
+  return std::string(LLAMA4_CHAPTER09_HIP) + " --model " + golden_model_dir("tiny").string();
+}
 
 // gpu/standalone_test.sh builds the tests without the program (it needs the tokenizer's PCRE2).
-#define SKIP_WITHOUT_THE_PROGRAM()                                                                  \
-  if (!std::filesystem::exists(LLAMA4_CHAPTER09_HIP))                                               \
+#define SKIP_WITHOUT_THE_PROGRAM()                    \
+  if (!std::filesystem::exists(LLAMA4_CHAPTER09_HIP)) \
   GTEST_SKIP() << LLAMA4_CHAPTER09_HIP << " was not built"
 
 TEST_F(GpuTest, DumpLogitsMatchesGoldenLogits) {
@@ -238,14 +262,16 @@ TEST_F(GpuTest, DumpLogitsMatchesGoldenLogits) {
     list.append(std::to_string(id));
   }
   const std::string out = (directory / "logits.bin").string();
-  const CommandResult result = run_command(chapter09_hip() + " --tokens " + list + " --dump-logits " + out, false);
+  const CommandResult result =
+      run_command(chapter09_hip() + " --tokens " + list + " --dump-logits " + out, false);
   EXPECT_EQ(result.status, 0);
   EXPECT_EQ(result.output, "");
   const std::string bytes = read_file(out);
   ASSERT_EQ(bytes.size(), 24u * 512 * sizeof(float));
   Tensor logits = Tensor::zeros({24, 512});
   std::memcpy(logits.mutable_data<float>(), bytes.data(), bytes.size());
-  EXPECT_TRUE(matches_golden(logits, golden_model("tiny").golden("full", "logits"), tolerance::kModel));
+  EXPECT_TRUE(
+      matches_golden(logits, golden_model("tiny").golden("full", "logits"), tolerance::kModel));
 }
 
 TEST_F(GpuTest, WithoutArgumentsTheProgramRunsTheGoldenTinyModelAndNamesTheGpu) {
@@ -258,7 +284,8 @@ TEST_F(GpuTest, WithoutArgumentsTheProgramRunsTheGoldenTinyModelAndNamesTheGpu) 
 
 TEST_F(GpuTest, SyntheticModelsRun) {
   SKIP_WITHOUT_THE_PROGRAM();
-  const CommandResult result = run_command(std::string(LLAMA4_CHAPTER09_HIP) + " --synthetic 100m -n 8 --prompt-length 16", true);
+  const CommandResult result = run_command(
+      std::string(LLAMA4_CHAPTER09_HIP) + " --synthetic 100m -n 8 --prompt-length 16", true);
   EXPECT_EQ(result.status, 0) << result.output;
   EXPECT_THAT(result.output, HasSubstr("decode"));
 }
@@ -266,7 +293,8 @@ TEST_F(GpuTest, SyntheticModelsRun) {
 // Runs where there is no GPU (here, and in CI): the program must say so and exit 1, not crash.
 TEST(GpuProgram, WithoutAGpuItSaysSoAndExits1) {
   SKIP_WITHOUT_THE_PROGRAM();
-  if (gpu::probe().available) GTEST_SKIP() << "there is a GPU; this test is for machines without one";
+  if (gpu::probe().available)
+    GTEST_SKIP() << "there is a GPU; this test is for machines without one";
   const CommandResult result = run_command(chapter09_hip() + " --tokens 1,2,3 -n 2", true);
   EXPECT_EQ(result.status, 1);
   EXPECT_THAT(result.output, HasSubstr("error: no usable GPU: "));

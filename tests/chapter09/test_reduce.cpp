@@ -59,13 +59,14 @@ TEST_P(RowSumSizes, OneWarpPerRowMatchesCpu) {
   expect_row_sums_match(gpu::row_sum_per_warp, rows, cols);
 }
 
-INSTANTIATE_TEST_SUITE_P(
-    OddSizes, RowSumSizes,
-    ::testing::Combine(::testing::Values(1, 17, 100),
-                       ::testing::Values(1, 31, 32, 33, 63, 64, 65, 255, 256, 257, 1000, 5120)),
-    [](const ::testing::TestParamInfo<Sizes>& case_info) {
-      return std::to_string(std::get<0>(case_info.param)) + "x" + std::to_string(std::get<1>(case_info.param));
-    });
+INSTANTIATE_TEST_SUITE_P(OddSizes, RowSumSizes,
+                         ::testing::Combine(::testing::Values(1, 17, 100),
+                                            ::testing::Values(1, 31, 32, 33, 63, 64, 65, 255, 256,
+                                                              257, 1000, 5120)),
+                         [](const ::testing::TestParamInfo<Sizes>& case_info) {
+                           return std::to_string(std::get<0>(case_info.param)) + "x" +
+                                  std::to_string(std::get<1>(case_info.param));
+                         });
 
 // Rows of ones: each sum is a whole number, exact in f32 whatever the order of the additions, so
 // an element that is dropped or counted twice shows up as an exact mismatch.
@@ -75,9 +76,11 @@ TEST_F(GpuTest, RowSumsOfOnesAreExact) {
     const DeviceBuffer<float> x(std::vector<float>(static_cast<std::size_t>(rows) * cols, 1.0f));
     DeviceBuffer<float> y(rows);
     gpu::row_sum(x.data(), y.data(), rows, cols);
-    EXPECT_EQ(y.to_host(), std::vector<float>(rows, static_cast<float>(cols))) << cols << " columns, per block";
+    EXPECT_EQ(y.to_host(), std::vector<float>(rows, static_cast<float>(cols)))
+        << cols << " columns, per block";
     gpu::row_sum_per_warp(x.data(), y.data(), rows, cols);
-    EXPECT_EQ(y.to_host(), std::vector<float>(rows, static_cast<float>(cols))) << cols << " columns, per warp";
+    EXPECT_EQ(y.to_host(), std::vector<float>(rows, static_cast<float>(cols)))
+        << cols << " columns, per warp";
   }
 }
 

@@ -13,11 +13,13 @@ Tensor GoldenModel::golden(const std::string& case_name, const std::string& name
   return activations->tensor(case_name + "." + name);
 }
 
-Tensor GoldenModel::golden(const std::string& case_name, std::int64_t layer, const std::string& stage) const {
+Tensor GoldenModel::golden(const std::string& case_name, std::int64_t layer,
+                           const std::string& stage) const {
   return golden(case_name, "layers." + std::to_string(layer) + "." + stage);
 }
 
-bool GoldenModel::has_golden(const std::string& case_name, std::int64_t layer, const std::string& stage) const {
+bool GoldenModel::has_golden(const std::string& case_name, std::int64_t layer,
+                             const std::string& stage) const {
   return activations->contains(case_name + ".layers." + std::to_string(layer) + "." + stage);
 }
 

@@ -39,8 +39,9 @@ std::string read_file(const std::filesystem::path& path) {
 
 std::string safetensors_bytes(std::string_view header, std::string_view data,
                               long long claimed_header_length) {
-  const unsigned long long length =
-      claimed_header_length >= 0 ? static_cast<unsigned long long>(claimed_header_length) : header.size();
+  const unsigned long long length = claimed_header_length >= 0
+                                        ? static_cast<unsigned long long>(claimed_header_length)
+                                        : header.size();
   std::string bytes;
   for (int i = 0; i < 8; ++i) bytes.push_back(static_cast<char>((length >> (8 * i)) & 0xff));
   bytes.append(header);

@@ -45,10 +45,10 @@ const SafetensorsFile& golden_activations(const char* model_name);
                                           Tolerance tolerance);
 
 // The path of Meta's tokenizer.model, or skips the current test naming where it looked.
-#define LLAMA4_TOKENIZER_OR_SKIP(path_variable)                                                \
-  const std::filesystem::path path_variable = ::llama4::default_tokenizer_path();              \
-  if (!std::filesystem::exists(path_variable))                                                 \
-  GTEST_SKIP() << "Meta's tokenizer.model not found at " << path_variable                       \
+#define LLAMA4_TOKENIZER_OR_SKIP(path_variable)                                   \
+  const std::filesystem::path path_variable = ::llama4::default_tokenizer_path(); \
+  if (!std::filesystem::exists(path_variable))                                    \
+  GTEST_SKIP() << "Meta's tokenizer.model not found at " << path_variable         \
                << "; set LLAMA4_TOKENIZER to its path (it is not part of this repository)"
 
 }  // namespace llama4::testing
