@@ -2,7 +2,7 @@
 // (common/synthetic_model.hpp), next to this machine's ceilings measured in the same process.
 //
 //   build/bin/bench_model                                  100m and 1b
-//   build/bin/bench_model --benchmark_filter=scout-layer   one full-size Scout layer (8.6 GB of
+//   build/bin/bench_model --benchmark_filter=scout_layer   one full-size Scout layer (8.6 GB of
 //   weights)
 //
 // Decode (one token per forward pass) reads every active weight once per token: its ceiling is
@@ -103,10 +103,10 @@ BENCHMARK_CAPTURE(BM_Prefill, 1b, std::string("1b"))
     ->Arg(128)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Decode, scout - layer, std::string("scout-layer"))
+BENCHMARK_CAPTURE(BM_Decode, scout_layer, std::string("scout-layer"))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Prefill, scout - layer, std::string("scout-layer"))
+BENCHMARK_CAPTURE(BM_Prefill, scout_layer, std::string("scout-layer"))
     ->Arg(64)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

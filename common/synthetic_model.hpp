@@ -5,6 +5,8 @@
 // shapes, so the benchmarks and `--synthetic NAME` run scaled-down models of the same architecture:
 //
 //   tiny         the golden tiny configuration (4 layers, hidden 64, vocab 512)
+//   tiny-202k    the tiny model with Llama 4's real 202048-token vocabulary: Meta's tokenizer, text
+//                prompts and the chat format work end to end, in seconds (its text is random)
 //   100m         8 layers, hidden 640, 8 experts on every other layer, vocab 32000 (~114M weights)
 //   1b           16 layers, hidden 2048, 4 experts on every other layer, vocab 32000 (~1.0B
 //   weights) scout-layer  ONE full-size Scout layer (hidden 5120, 40/8 heads, 16 experts of 8192,

@@ -450,6 +450,7 @@ std::vector<std::int32_t> prompt_tokens(const ProgramOptions& options,
   if (!text)
     fail("no prompt: give --prompt TEXT, --prompt-file F, --tokens, or text on standard input");
   if (!tokenizer) fail("a text prompt needs a tokenizer (--tokenizer PATH)");
+  check_tokenizer_fits(*tokenizer, config);
   return tokenizer->encode(*text, {.bos = !options.no_bos});
 }
 

@@ -141,7 +141,7 @@ TEST(SyntheticModel, SizesAreWhatTheirNamesSay) {
   EXPECT_EQ(scout_layer.num_local_experts, 16);
   EXPECT_EQ(scout_layer.vocab_size, 202048);
   EXPECT_THAT([] { synthetic_config("7b"); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("known: tiny, 100m, 1b")));
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("known: tiny, tiny-202k, 100m, 1b, scout-layer")));
 }
 
 TEST(SyntheticModel, SameSeedSameWeightsDifferentSeedDifferent) {
@@ -252,6 +252,45 @@ TEST(CommandLine, WithoutArgumentsRunsTheGoldenTinyModel) {
   const CommandResult result = run_command(LLAMA4_CHAPTER08_MODEL);
   EXPECT_EQ(result.status, 0);
   EXPECT_THAT(result.output, ::testing::HasSubstr("all 16 tokens equal the golden continuation"));
+}
+
+// Text in, text out, through Meta's tokenizer: the tiny model with the real 202048-token vocabulary.
+class CommandLineWithTokenizer : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    if (!std::filesystem::exists(default_tokenizer_path())) {
+      GTEST_SKIP() << "Meta's tokenizer.model not found at " << default_tokenizer_path()
+                   << "; set LLAMA4_TOKENIZER to its path";
+    }
+  }
+  const std::string program = std::string(LLAMA4_CHAPTER08_MODEL) + " --synthetic tiny-202k";
+};
+
+TEST_F(CommandLineWithTokenizer, ChatTakesTwoTurnsFromStandardInput) {
+  const CommandResult result =
+      run_command("printf 'Hello there\\nAnd a second question?\\n' | " + program +
+                  " --chat --system 'Be brief.' -n 6 --temperature 0.8 --seed 3");
+  EXPECT_EQ(result.status, 0) << result.output;
+  std::size_t turns = 0;
+  for (std::size_t at = result.output.find("assistant> "); at != std::string::npos;
+       at = result.output.find("assistant> ", at + 1)) {
+    ++turns;
+  }
+  EXPECT_EQ(turns, 2u) << result.output;
+}
+
+TEST_F(CommandLineWithTokenizer, TextPromptAndPerplexity) {
+  EXPECT_EQ(run_command(program + " --prompt 'The capital of France is' -n 4").status, 0);
+  const CommandResult perplexity = run_command(
+      program + " --ctx 64 --perplexity " + (golden_model_dir("tiny") / "config.json").string());
+  EXPECT_EQ(perplexity.status, 0);
+  EXPECT_THAT(perplexity.output, ::testing::HasSubstr("perplexity "));
+}
+
+TEST_F(CommandLineWithTokenizer, TextPromptForASmallerVocabularyIsAClearError) {
+  const CommandResult result =
+      run_command(std::string(LLAMA4_CHAPTER08_MODEL) + " --synthetic tiny --prompt 'Hello'");
+  EXPECT_EQ(result.status, 1);
 }
 
 TEST(CommandLine, CompareToolNamesTheFirstDivergence) {
