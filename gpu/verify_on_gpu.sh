@@ -15,6 +15,9 @@
 #                1b and scout-layer
 #   5. bench     bench_gpu: the bandwidth ceiling, the kernels at Scout's shapes, decode and prefill
 #                tok/s of the synthetic models, as Markdown for bench/RESULTS.md
+#   6. golden    (not GPU work, but that machine has torch 2.x and HF transformers) the golden
+#                reference against HF's own Llama4ForCausalLM: golden/generate.py --check-transformers,
+#                whose outcome goes into golden/README.md (issue 2); not in the default list
 #
 # Logs go to $OUT (the device tool's output folder) or ./build-gpu-verify-logs; summary.txt lists each
 # step's exit status. The script exits non-zero if any step failed. Steps can be run separately (each
@@ -153,7 +156,8 @@ for name in "${steps[@]}"; do
     test) step test run_tests ;;
     programs) step programs programs ;;
     bench) step bench bench ;;
-    *) echo "unknown step '$name' (env build test programs bench)" >&2; exit 2 ;;
+    golden) step golden python3 golden/generate.py --check-transformers ;;
+    *) echo "unknown step '$name' (env build test programs bench golden)" >&2; exit 2 ;;
   esac
 done
 echo "logs: $logs"
