@@ -102,6 +102,10 @@ double read_bandwidth_bytes_per_second() {
   return value;
 }
 
+double measure_read_bandwidth_again_bytes_per_second() {
+  return measure_read_bandwidth();
+}
+
 double peak_flops_per_second() {
   static const double value = measure_peak_flops();
   return value;

@@ -42,4 +42,14 @@ void report_flops(benchmark::State& state, double flops_per_iteration, const Sto
 void report_rate(benchmark::State& state, const char* name, double amount_per_iteration,
                  const Stopwatch& stopwatch);
 
+// The ceilings themselves, so the output shows the numbers the ratios divide by. Every program
+// registers BM_Ceilings first and BM_CeilingsAgain last:
+//
+//   BENCHMARK(bench::BM_Ceilings)->Iterations(1);        // read_GB/s, peak_GFLOP/s
+//   ... the program's benchmarks ...
+//   BENCHMARK(bench::BM_CeilingsAgain)->Iterations(1);   // read_GB/s measured again, and
+//                                                        // held=again/first (near 1: a fair run)
+void BM_Ceilings(benchmark::State& state);
+void BM_CeilingsAgain(benchmark::State& state);
+
 }  // namespace llama4::bench
