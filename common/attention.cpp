@@ -2,7 +2,6 @@
 
 #include <algorithm>
 #include <cmath>
-#include <limits>
 
 #include "common/attention_temperature.hpp"
 #include "common/error.hpp"
@@ -137,45 +136,64 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
 
   // Parallel only when there is enough work: queries x keys x head_dim multiply-adds (twice).
   const std::int64_t work = (end - start) * heads_ * (first_position + end - first) * head_dim_;
+  // One unit of work is (token, kv head): the `group` query heads that share a kv head are done
+  // together, so each key and value row is read from memory once per group instead of once per
+  // query head. That is what grouped-query attention is for: in decode, attention's cost is
+  // reading the cache, and Scout's 40 query heads share 8 kv heads (5 per group).
 #pragma omp parallel if (work > (1 << 16))
   {
-    std::vector<float> scores;  // one per visible key, reused across this thread's queries
+    std::vector<float> scores;  // [group, visible keys], reused across this thread's work
 #pragma omp for collapse(2) schedule(static)
     for (std::int64_t t = start; t < end; ++t) {
-      for (std::int64_t h = 0; h < heads_; ++h) {
+      for (std::int64_t g = 0; g < kv_heads_; ++g) {
         const std::int64_t position = first_position + t;
         const std::int64_t count = position - first + 1;  // visible keys: first..position
-        const std::int64_t g = h / group;
-        const float* query = q_data + (t * heads_ + h) * head_dim_;
+        const float* queries = q_data + (t * heads_ + g * group) * head_dim_;  // [group, D]
+        scores.resize(static_cast<std::size_t>(group * count));
 
-        // Scores and their softmax (subtract the max so exp never overflows).
-        scores.resize(static_cast<std::size_t>(count));
-        float max_score = -std::numeric_limits<float>::infinity();
+        // s[i, j] = q_i · k_j / √D for the group's query heads i, key by key.
         for (std::int64_t j = 0; j < count; ++j) {
           const float* key = keys + j * row + g * head_dim_;
-          float dot = 0.0f;
-          for (std::int64_t d = 0; d < head_dim_; ++d) dot += query[d] * key[d];
-          scores[static_cast<std::size_t>(j)] = dot * scale;
-          max_score = std::max(max_score, dot * scale);
+          for (std::int64_t i = 0; i < group; ++i) {
+            const float* query = queries + i * head_dim_;
+            float dot = 0.0f;
+            // `omp simd reduction` lets the compiler add in vector lanes, in an order other than
+            // d = 0, 1, 2, ...: without it a float sum is one long chain of dependent adds.
+#pragma omp simd reduction(+ : dot)
+            for (std::int64_t d = 0; d < head_dim_; ++d) dot += query[d] * key[d];
+            scores[static_cast<std::size_t>(i * count + j)] = dot * scale;
+          }
         }
-        float total = 0.0f;
-        for (float& s : scores) {
-          s = std::exp(s - max_score);
-          total += s;
-        }
-        for (float& s : scores) s /= total;
 
-        // context[t, h] = Σ_j p_j · v_j[g]
-        float* out = context_data + (t * heads_ + h) * head_dim_;
-        std::fill_n(out, head_dim_, 0.0f);
+        // Softmax of each head's row (subtract the max so exp never overflows).
+        for (std::int64_t i = 0; i < group; ++i) {
+          float* row_scores = scores.data() + i * count;
+          const float max_score = *std::max_element(row_scores, row_scores + count);
+          float total = 0.0f;
+          for (std::int64_t j = 0; j < count; ++j) {
+            row_scores[j] = std::exp(row_scores[j] - max_score);
+            total += row_scores[j];
+          }
+          for (std::int64_t j = 0; j < count; ++j) row_scores[j] /= total;
+        }
+
+        // context[t, g·group + i] = Σ_j p[i, j] · v_j[g], value row by value row.
+        float* out = context_data + (t * heads_ + g * group) * head_dim_;  // [group, D]
+        std::fill_n(out, group * head_dim_, 0.0f);
         for (std::int64_t j = 0; j < count; ++j) {
-          const float p = scores[static_cast<std::size_t>(j)];
           const float* value = values + j * row + g * head_dim_;
-          for (std::int64_t d = 0; d < head_dim_; ++d) out[d] += p * value[d];
+          for (std::int64_t i = 0; i < group; ++i) {
+            const float p = scores[static_cast<std::size_t>(i * count + j)];
+            float* out_head = out + i * head_dim_;
+            for (std::int64_t d = 0; d < head_dim_; ++d) out_head[d] += p * value[d];
+          }
         }
         if (probability_data != nullptr) {
-          float* probability_row = probability_data + (h * tokens + t) * total_keys;
-          std::copy(scores.begin(), scores.end(), probability_row + first);
+          for (std::int64_t i = 0; i < group; ++i) {
+            const std::int64_t h = g * group + i;
+            float* probability_row = probability_data + (h * tokens + t) * total_keys;
+            std::copy_n(scores.data() + i * count, count, probability_row + first);
+          }
         }
       }
     }
