@@ -11,7 +11,7 @@ namespace llama4::bench {
 double read_bandwidth_bytes_per_second();
 
 // The same measurement again, now. On a shared virtual machine the bandwidth can halve for minutes
-// (the development VM switched between ~35 and ~72 GB/s; we do not know why); measuring once more
+// (the development VM switched between ~35 and ~75 GB/s; we do not know why); measuring once more
 // at the end of a run shows whether the ceiling held while the benchmarks ran (BM_CeilingsAgain).
 double measure_read_bandwidth_again_bytes_per_second();
 
