@@ -25,12 +25,19 @@ AttentionLayer::AttentionLayer(const ModelConfig& config, std::int64_t layer,
       attn_scale_(config.attn_scale),
       inverse_frequencies_(inverse_frequencies),
       weights_(std::move(weights)) {
+  check_attention_weights(weights_, config, layer);
+}
+
+void check_attention_weights(const AttentionWeights& weights, const ModelConfig& config,
+                             std::int64_t layer) {
   const std::int64_t hidden = config.hidden_size;
+  const std::int64_t q_width = config.num_attention_heads * config.head_dim;
+  const std::int64_t kv_width = config.num_key_value_heads * config.head_dim;
   const std::string where = "layer " + std::to_string(layer) + " attention ";
-  expect_shape(weights_.q_proj, {heads_ * head_dim_, hidden}, where + "q_proj");
-  expect_shape(weights_.k_proj, {kv_heads_ * head_dim_, hidden}, where + "k_proj");
-  expect_shape(weights_.v_proj, {kv_heads_ * head_dim_, hidden}, where + "v_proj");
-  expect_shape(weights_.o_proj, {hidden, heads_ * head_dim_}, where + "o_proj");
+  expect_shape(weights.q_proj, {q_width, hidden}, where + "q_proj");
+  expect_shape(weights.k_proj, {kv_width, hidden}, where + "k_proj");
+  expect_shape(weights.v_proj, {kv_width, hidden}, where + "v_proj");
+  expect_shape(weights.o_proj, {hidden, q_width}, where + "o_proj");
 }
 
 AttentionLayer::AttentionLayer(const ModelConfig& config, std::int64_t layer,

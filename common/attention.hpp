@@ -42,6 +42,11 @@ struct AttentionWeights {
   Tensor o_proj;  // [H, heads * D]
 };
 
+// Checks that the four projections have the shapes layer `layer` of `config` needs; an error names
+// the layer and the tensor. Used by the CPU layer and by the GPU one (gpu/gpu_layers.cpp).
+void check_attention_weights(const AttentionWeights& weights, const ModelConfig& config,
+                             std::int64_t layer);
+
 class AttentionLayer {
  public:
   // Loads layer `layer`'s weights (checking their shapes against the config).

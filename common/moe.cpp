@@ -12,12 +12,16 @@ MoeLayer::MoeLayer(const ModelConfig& config, std::int64_t layer, MoeWeights wei
       top_k_(config.num_experts_per_tok),
       width_(config.intermediate_size),
       weights_(std::move(weights)) {
+  check_moe_weights(weights_, config, layer);
+}
+
+void check_moe_weights(const MoeWeights& weights, const ModelConfig& config, std::int64_t layer) {
   const std::int64_t experts = config.num_local_experts, hidden = config.hidden_size;
+  const std::int64_t width = config.intermediate_size;
   const std::string where = "layer " + std::to_string(layer) + " MoE ";
-  expect_shape(weights_.router, {experts, hidden}, where + "router");
-  expect_shape(weights_.gate_up_proj, {experts, hidden, 2 * width_},
-               where + "experts.gate_up_proj");
-  expect_shape(weights_.down_proj, {experts, width_, hidden}, where + "experts.down_proj");
+  expect_shape(weights.router, {experts, hidden}, where + "router");
+  expect_shape(weights.gate_up_proj, {experts, hidden, 2 * width}, where + "experts.gate_up_proj");
+  expect_shape(weights.down_proj, {experts, width, hidden}, where + "experts.down_proj");
 }
 
 MoeLayer::MoeLayer(const ModelConfig& config, std::int64_t layer, const Checkpoint& checkpoint,

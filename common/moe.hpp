@@ -45,6 +45,10 @@ struct MoeWeights {
   FeedForward shared_expert;
 };
 
+// Checks the router's and the stacked experts' shapes against layer `layer` of `config`; an error
+// names the layer and the tensor. Used by the CPU layer and by the GPU one (gpu/gpu_layers.cpp).
+void check_moe_weights(const MoeWeights& weights, const ModelConfig& config, std::int64_t layer);
+
 class MoeLayer {
  public:
   MoeLayer(const ModelConfig& config, std::int64_t layer, const Checkpoint& checkpoint,

@@ -117,11 +117,8 @@ GpuAttention::GpuAttention(const ModelConfig& config, std::int64_t layer,
       floor_scale_(config.floor_scale),
       attn_scale_(config.attn_scale),
       inverse_frequencies_(inverse_frequencies) {
+  check_attention_weights(weights, config, layer);
   const std::string where = "layer " + std::to_string(layer) + " attention ";
-  expect_shape(weights.q_proj, {heads_ * head_dim_, hidden_}, where + "q_proj");
-  expect_shape(weights.k_proj, {kv_heads_ * head_dim_, hidden_}, where + "k_proj");
-  expect_shape(weights.v_proj, {kv_heads_ * head_dim_, hidden_}, where + "v_proj");
-  expect_shape(weights.o_proj, {hidden_, heads_ * head_dim_}, where + "o_proj");
   q_proj_ = upload_weight(weights.q_proj, where + "q_proj");
   k_proj_ = upload_weight(weights.k_proj, where + "k_proj");
   v_proj_ = upload_weight(weights.v_proj, where + "v_proj");
@@ -233,13 +230,9 @@ GpuMoe::GpuMoe(const ModelConfig& config, std::int64_t layer, const MoeWeights& 
                                "layer " + std::to_string(layer) + " MoE experts.down_proj")),
       shared_expert_(weights.shared_expert,
                      "layer " + std::to_string(layer) + " MoE shared_expert.") {
-  const std::string where = "layer " + std::to_string(layer) + " MoE ";
-  expect_shape(weights.router, {experts_, hidden_}, where + "router");
-  expect_shape(weights.gate_up_proj, {experts_, hidden_, 2 * width_},
-               where + "experts.gate_up_proj");
-  expect_shape(weights.down_proj, {experts_, width_, hidden_}, where + "experts.down_proj");
+  check_moe_weights(weights, config, layer);
   if (top_k_ < 1 || top_k_ > experts_)
-    fail(where, "top_k ", top_k_, " with ", experts_, " experts");
+    fail("layer ", layer, " MoE top_k ", top_k_, " with ", experts_, " experts");
 }
 
 std::size_t GpuMoe::weight_bytes() const {

@@ -80,15 +80,7 @@ void show_out_of_range_error(const Tensor& table) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::string model = golden_model_dir("tiny").string();
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
-      model = argv[++i];
-    } else {
-      std::cerr << "usage: " << argv[0] << " [--model DIR]\n";
-      return 2;
-    }
-  }
+  const std::string model = model_option(argc, argv).value_or(golden_model_dir("tiny").string());
   try {
     std::cout << "Chapter 03: token embedding\n\n";
     const Checkpoint checkpoint = Checkpoint::open(model);

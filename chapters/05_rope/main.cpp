@@ -10,7 +10,6 @@
 //                                              RoPE table to show in place of Scout's)
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <numbers>
 #include <optional>
@@ -243,15 +242,7 @@ ModelConfig scout_rope_settings() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::optional<std::string> model;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
-      model = argv[++i];
-    } else {
-      std::cerr << "usage: " << argv[0] << " [--model DIR]\n";
-      return 2;
-    }
-  }
+  const std::optional<std::string> model = model_option(argc, argv);
   try {
     std::cout << "Chapter 05: RoPE and the attention temperature\n\n";
     const ModelConfig tiny = load_model_config(golden_model_dir("tiny"));

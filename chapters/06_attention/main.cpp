@@ -10,7 +10,6 @@
 //                                                   layer schedule to show as well)
 #include <algorithm>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -172,15 +171,7 @@ bool prefill_then_decode(const std::vector<AttentionLayer>& layers, std::int64_t
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::optional<std::string> model;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
-      model = argv[++i];
-    } else {
-      std::cerr << "usage: " << argv[0] << " [--model DIR]\n";
-      return 2;
-    }
-  }
+  const std::optional<std::string> model = model_option(argc, argv);
   try {
     std::cout << "Chapter 06: attention\n\n";
     const Checkpoint checkpoint = Checkpoint::open(golden_model_dir("tiny"));

@@ -10,7 +10,6 @@
 //                                             MoE/dense schedule to show as well)
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <iostream>
 #include <optional>
 #include <string>
@@ -99,15 +98,7 @@ bool scaling_the_output_fails(const MoeLayer& moe, const Tensor& x, const Tensor
 }  // namespace
 
 int main(int argc, char** argv) {
-  std::optional<std::string> model;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
-      model = argv[++i];
-    } else {
-      std::cerr << "usage: " << argv[0] << " [--model DIR]\n";
-      return 2;
-    }
-  }
+  const std::optional<std::string> model = model_option(argc, argv);
   try {
     std::cout << "Chapter 07: mixture of experts\n\n";
     const Checkpoint checkpoint = Checkpoint::open(golden_model_dir("tiny"));
