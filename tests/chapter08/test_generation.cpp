@@ -5,7 +5,6 @@
 
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <fstream>
 
 #include "common/activation_dump.hpp"
@@ -141,7 +140,8 @@ TEST(SyntheticModel, SizesAreWhatTheirNamesSay) {
   EXPECT_EQ(scout_layer.num_local_experts, 16);
   EXPECT_EQ(scout_layer.vocab_size, 202048);
   EXPECT_THAT([] { synthetic_config("7b"); },
-              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("known: tiny, tiny-202k, 100m, 1b, scout-layer")));
+              ::testing::ThrowsMessage<Error>(
+                  ::testing::HasSubstr("known: tiny, tiny-202k, 100m, 1b, scout-layer")));
 }
 
 TEST(SyntheticModel, SameSeedSameWeightsDifferentSeedDifferent) {
@@ -215,24 +215,15 @@ CommandResult run_command(const std::string& command) {
 
 TEST(CommandLine, DumpLogitsWritesFloat32RowsAndNothingOnStandardOutput) {
   TemporaryDirectory directory;
-  const std::vector<std::int32_t> tokens = golden_model("tiny").tokens("full");
-  std::string list;
-  for (std::int32_t id : tokens) {
-    if (!list.empty()) list += ',';
-    list += std::to_string(id);
-  }
+  const std::string list = testing::comma_separated(golden_model("tiny").tokens("full"));
   const std::string out = (directory / "logits.bin").string();
   const CommandResult result = run_command(std::string(LLAMA4_CHAPTER08_MODEL) + " --model " +
                                            golden_model_dir("tiny").string() + " --tokens " + list +
                                            " --dump-logits " + out);
   EXPECT_EQ(result.status, 0);
   EXPECT_EQ(result.output, "");
-  const std::string bytes = testing::read_file(out);
-  ASSERT_EQ(bytes.size(), 24u * 512 * sizeof(float));
-  Tensor logits = Tensor::zeros({24, 512});
-  std::memcpy(logits.mutable_data<float>(), bytes.data(), bytes.size());
-  EXPECT_TRUE(
-      matches_golden(logits, golden_model("tiny").golden("full", "logits"), tolerance::kModel));
+  EXPECT_TRUE(matches_golden(testing::read_dumped_logits(out, 24, 512),
+                             golden_model("tiny").golden("full", "logits"), tolerance::kModel));
 }
 
 TEST(CommandLine, TokensFromAFileAndBadOptions) {
@@ -254,7 +245,8 @@ TEST(CommandLine, WithoutArgumentsRunsTheGoldenTinyModel) {
   EXPECT_THAT(result.output, ::testing::HasSubstr("all 16 tokens equal the golden continuation"));
 }
 
-// Text in, text out, through Meta's tokenizer: the tiny model with the real 202048-token vocabulary.
+// Text in, text out, through Meta's tokenizer: the tiny model with the real 202048-token
+// vocabulary.
 class CommandLineWithTokenizer : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -281,8 +273,8 @@ TEST_F(CommandLineWithTokenizer, ChatTakesTwoTurnsFromStandardInput) {
 
 TEST_F(CommandLineWithTokenizer, TextPromptAndPerplexity) {
   EXPECT_EQ(run_command(program + " --prompt 'The capital of France is' -n 4").status, 0);
-  const CommandResult perplexity = run_command(
-      program + " --ctx 64 --perplexity " + (golden_model_dir("tiny") / "config.json").string());
+  const CommandResult perplexity = run_command(program + " --ctx 64 --perplexity " +
+                                               (golden_model_dir("tiny") / "config.json").string());
   EXPECT_EQ(perplexity.status, 0);
   EXPECT_THAT(perplexity.output, ::testing::HasSubstr("perplexity "));
 }

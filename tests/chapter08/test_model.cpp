@@ -91,9 +91,7 @@ TEST_P(FullModel, PrefillThenDecodeAgreesWithTheFullSequence) {
 TEST_P(FullModel, GreedyContinuationEqualsGolden) {
   const Model& model = model_of(GetParam());
   const GoldenModel& golden = golden_model(GetParam());
-  const Tensor prompt_tensor = golden.golden("greedy", "prompt");
-  std::vector<std::int32_t> sequence(prompt_tensor.data<std::int32_t>(),
-                                     prompt_tensor.data<std::int32_t>() + prompt_tensor.numel());
+  std::vector<std::int32_t> sequence = golden.ids("greedy", "prompt");
   const Tensor expected = golden.golden("greedy", "tokens");
   KVCache cache = model.make_cache(64);
   std::vector<std::int32_t> next_input = sequence;

@@ -99,10 +99,7 @@ TEST_P(GpuFullModel, PrefillOf10Then14DecodeStepsMatchGoldenAtEveryStage) {
 // on the host, argmax on the device (forward_greedy), and chapter 08's CPU model.
 TEST_P(GpuFullModel, GreedyTokensEqualGoldenAndTheCpuModel) {
   const GoldenModel& golden = golden_model(GetParam());
-  const Tensor prompt_tensor = golden.golden("greedy", "prompt");
-  const std::vector<std::int32_t> prompt(
-      prompt_tensor.data<std::int32_t>(),
-      prompt_tensor.data<std::int32_t>() + prompt_tensor.numel());
+  const std::vector<std::int32_t> prompt = golden.ids("greedy", "prompt");
   const Tensor expected = golden.golden("greedy", "tokens");
   const Model& cpu = model_of(GetParam());
   KVCache cpu_cache = cpu.make_cache(64);
@@ -132,10 +129,7 @@ TEST_P(GpuFullModel, GreedyTokensEqualGoldenAndTheCpuModel) {
 // The program's path: GpuSession behind InferenceSession, through chapter 08's generation loop.
 TEST_P(GpuFullModel, GenerateThroughTheSessionGivesTheGoldenContinuation) {
   const GoldenModel& golden = golden_model(GetParam());
-  const Tensor prompt_tensor = golden.golden("greedy", "prompt");
-  const std::vector<std::int32_t> prompt(
-      prompt_tensor.data<std::int32_t>(),
-      prompt_tensor.data<std::int32_t>() + prompt_tensor.numel());
+  const std::vector<std::int32_t> prompt = golden.ids("greedy", "prompt");
   const Tensor expected = golden.golden("greedy", "tokens");
   gpu::GpuSession session(model_of(GetParam()), 64);
   EXPECT_THAT(session.device(),
@@ -148,7 +142,7 @@ TEST_P(GpuFullModel, GenerateThroughTheSessionGivesTheGoldenContinuation) {
               static_cast<std::int32_t>(expected.at({i})))
         << i;
   }
-  EXPECT_EQ(session.position(), prompt_tensor.numel() + expected.numel() - 1);
+  EXPECT_EQ(session.position(), static_cast<std::int64_t>(prompt.size()) + expected.numel() - 1);
   session.reset();
   EXPECT_EQ(session.position(), 0);
 }
@@ -256,22 +250,14 @@ std::string chapter09_hip() {
 TEST_F(GpuTest, DumpLogitsMatchesGoldenLogits) {
   SKIP_WITHOUT_THE_PROGRAM();
   TemporaryDirectory directory;
-  std::string list;
-  for (const std::int32_t id : golden_model("tiny").tokens("full")) {
-    if (!list.empty()) list.push_back(',');
-    list.append(std::to_string(id));
-  }
+  const std::string list = comma_separated(golden_model("tiny").tokens("full"));
   const std::string out = (directory / "logits.bin").string();
   const CommandResult result =
       run_command(chapter09_hip() + " --tokens " + list + " --dump-logits " + out, false);
   EXPECT_EQ(result.status, 0);
   EXPECT_EQ(result.output, "");
-  const std::string bytes = read_file(out);
-  ASSERT_EQ(bytes.size(), 24u * 512 * sizeof(float));
-  Tensor logits = Tensor::zeros({24, 512});
-  std::memcpy(logits.mutable_data<float>(), bytes.data(), bytes.size());
-  EXPECT_TRUE(
-      matches_golden(logits, golden_model("tiny").golden("full", "logits"), tolerance::kModel));
+  EXPECT_TRUE(matches_golden(read_dumped_logits(out, 24, 512),
+                             golden_model("tiny").golden("full", "logits"), tolerance::kModel));
 }
 
 TEST_F(GpuTest, WithoutArgumentsTheProgramRunsTheGoldenTinyModelAndNamesTheGpu) {

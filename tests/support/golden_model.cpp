@@ -23,10 +23,15 @@ bool GoldenModel::has_golden(const std::string& case_name, std::int64_t layer,
   return activations->contains(case_name + ".layers." + std::to_string(layer) + "." + stage);
 }
 
+std::vector<std::int32_t> GoldenModel::ids(const std::string& case_name,
+                                           const std::string& name) const {
+  const Tensor values = golden(case_name, name);
+  const std::int32_t* data = values.data<std::int32_t>();
+  return std::vector<std::int32_t>(data, data + values.numel());
+}
+
 std::vector<std::int32_t> GoldenModel::tokens(const std::string& case_name) const {
-  const Tensor ids = golden(case_name, "tokens");
-  const std::int32_t* data = ids.data<std::int32_t>();
-  return std::vector<std::int32_t>(data, data + ids.numel());
+  return ids(case_name, "tokens");
 }
 
 Tensor GoldenModel::weight(const std::string& name) const {

@@ -23,7 +23,9 @@ struct GoldenModel {
   // golden("full", "layers.<layer>.<stage>")
   Tensor golden(const std::string& case_name, std::int64_t layer, const std::string& stage) const;
   bool has_golden(const std::string& case_name, std::int64_t layer, const std::string& stage) const;
-  // The case's token ids.
+  // The int32 golden tensor "<case>.<name>" as ids, e.g. ids("greedy", "prompt").
+  std::vector<std::int32_t> ids(const std::string& case_name, const std::string& name) const;
+  // The case's token ids: ids(case_name, "tokens").
   std::vector<std::int32_t> tokens(const std::string& case_name) const;
   // A weight by its name inside the text model ("layers.0.input_layernorm.weight", "norm.weight").
   Tensor weight(const std::string& name) const;

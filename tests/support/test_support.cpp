@@ -1,6 +1,7 @@
 #include "tests/support/test_support.hpp"
 
 #include <cstdlib>
+#include <cstring>
 #include <fstream>
 #include <map>
 #include <memory>
@@ -35,6 +36,28 @@ std::string read_file(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+std::string comma_separated(const std::vector<std::int32_t>& ids) {
+  std::string list;
+  for (const std::int32_t id : ids) {
+    if (!list.empty()) list += ',';
+    list += std::to_string(id);
+  }
+  return list;
+}
+
+Tensor read_dumped_logits(const std::filesystem::path& path, std::int64_t rows,
+                          std::int64_t vocab) {
+  const std::string bytes = read_file(path);
+  Tensor logits = Tensor::zeros({rows, vocab});
+  if (bytes.size() != logits.nbytes()) {
+    ADD_FAILURE() << path << " holds " << bytes.size() << " bytes, not [" << rows << ", " << vocab
+                  << "] float32 (" << logits.nbytes() << " bytes)";
+    return logits;
+  }
+  std::memcpy(logits.mutable_data<float>(), bytes.data(), bytes.size());
+  return logits;
 }
 
 std::string safetensors_bytes(std::string_view header, std::string_view data,

@@ -6,6 +6,7 @@
 #include <filesystem>
 #include <string>
 #include <string_view>
+#include <vector>
 
 #include "common/data_paths.hpp"
 #include "common/golden.hpp"
@@ -30,6 +31,12 @@ class TemporaryDirectory {
 
 void write_file(const std::filesystem::path& path, std::string_view bytes);
 std::string read_file(const std::filesystem::path& path);
+
+// "286,227,468": ids as the programs' --tokens option takes them.
+std::string comma_separated(const std::vector<std::int32_t>& ids);
+// A file written by --dump-logits: float32 [rows, vocab], row-major. A file of another size is a
+// test failure (the returned tensor is then all zeros).
+Tensor read_dumped_logits(const std::filesystem::path& path, std::int64_t rows, std::int64_t vocab);
 
 // The bytes of a safetensors file with this header text and data section. The 8-byte length
 // prefix is the header's size unless `claimed_header_length` says otherwise (to forge bad files).
