@@ -4,7 +4,6 @@
 #include <gtest/gtest.h>
 
 #include <cmath>
-#include <cstdio>
 #include <fstream>
 
 #include "common/activation_dump.hpp"
@@ -18,8 +17,12 @@
 namespace llama4 {
 namespace {
 
+using testing::comma_separated;
+using testing::CommandResult;
 using testing::golden_model;
 using testing::matches_golden;
+using testing::read_dumped_logits;
+using testing::run_command;
 using testing::TemporaryDirectory;
 
 CpuSession tiny_session(std::int64_t context = 64) {
@@ -197,32 +200,16 @@ TEST_F(ActivationDump, NamesTheFirstStageThatDiffers) {
 }
 
 // The command line, run as a user or a script would.
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
-CommandResult run_command(const std::string& command) {
-  CommandResult result{0, ""};
-  FILE* pipe = ::popen((command + " 2>/dev/null").c_str(), "r");
-  char buffer[4096];
-  std::size_t count;
-  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-    result.output.append(buffer, count);
-  result.status = WEXITSTATUS(::pclose(pipe));
-  return result;
-}
-
 TEST(CommandLine, DumpLogitsWritesFloat32RowsAndNothingOnStandardOutput) {
   TemporaryDirectory directory;
-  const std::string list = testing::comma_separated(golden_model("tiny").tokens("full"));
+  const std::string list = comma_separated(golden_model("tiny").tokens("full"));
   const std::string out = (directory / "logits.bin").string();
   const CommandResult result = run_command(std::string(LLAMA4_CHAPTER08_MODEL) + " --model " +
                                            golden_model_dir("tiny").string() + " --tokens " + list +
                                            " --dump-logits " + out);
   EXPECT_EQ(result.status, 0);
   EXPECT_EQ(result.output, "");
-  EXPECT_TRUE(matches_golden(testing::read_dumped_logits(out, 24, 512),
+  EXPECT_TRUE(matches_golden(read_dumped_logits(out, 24, 512),
                              golden_model("tiny").golden("full", "logits"), tolerance::kModel));
 }
 

@@ -3,9 +3,7 @@
 // against chapter 08's CPU model, a synthetic model against the CPU, and the chapter09_hip program.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
-#include <sys/wait.h>
 
-#include <cstdio>
 #include <cstring>
 #include <filesystem>
 #include <map>
@@ -221,22 +219,6 @@ TEST_F(GpuTest, Synthetic100mMatchesTheCpuModel) {
 
 // ---------------------------------------------------------------------------------------------
 // The chapter09_hip program
-
-struct CommandResult {
-  int status;
-  std::string output;
-};
-
-CommandResult run_command(const std::string& command, bool with_errors) {
-  CommandResult result{0, ""};
-  FILE* pipe = ::popen((command + (with_errors ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
-  char buffer[4096];
-  std::size_t count;
-  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
-    result.output.append(buffer, count);
-  result.status = WEXITSTATUS(::pclose(pipe));
-  return result;
-}
 
 std::string chapter09_hip() {
   return std::string(LLAMA4_CHAPTER09_HIP) + " --model " + golden_model_dir("tiny").string();

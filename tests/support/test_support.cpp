@@ -1,5 +1,8 @@
 #include "tests/support/test_support.hpp"
 
+#include <sys/wait.h>
+
+#include <cstdio>
 #include <cstdlib>
 #include <cstring>
 #include <fstream>
@@ -36,6 +39,21 @@ std::string read_file(const std::filesystem::path& path) {
   std::ostringstream text;
   text << in.rdbuf();
   return text.str();
+}
+
+CommandResult run_command(const std::string& command, bool with_errors) {
+  CommandResult result{0, ""};
+  FILE* pipe = ::popen((command + (with_errors ? " 2>&1" : " 2>/dev/null")).c_str(), "r");
+  if (pipe == nullptr) {
+    ADD_FAILURE() << "could not run: " << command;
+    return CommandResult{-1, ""};
+  }
+  char buffer[4096];
+  std::size_t count;
+  while ((count = std::fread(buffer, 1, sizeof buffer, pipe)) > 0)
+    result.output.append(buffer, count);
+  result.status = WEXITSTATUS(::pclose(pipe));
+  return result;
 }
 
 std::string comma_separated(const std::vector<std::int32_t>& ids) {

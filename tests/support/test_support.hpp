@@ -32,6 +32,14 @@ class TemporaryDirectory {
 void write_file(const std::filesystem::path& path, std::string_view bytes);
 std::string read_file(const std::filesystem::path& path);
 
+// A program run through the shell, as a user or a script would: its exit status and its standard
+// output (followed by its standard error when with_errors; otherwise that is discarded).
+struct CommandResult {
+  int status;
+  std::string output;
+};
+CommandResult run_command(const std::string& command, bool with_errors = false);
+
 // "286,227,468": ids as the programs' --tokens option takes them.
 std::string comma_separated(const std::vector<std::int32_t>& ids);
 // A file written by --dump-logits: float32 [rows, vocab], row-major. A file of another size is a
