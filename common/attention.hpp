@@ -21,6 +21,8 @@
 //
 // Grouped-query attention: Scout has 40 query heads but 8 key/value heads; each group of 5 query
 // heads shares one kv head (query head h uses kv head h / 5), which shrinks the KV cache five-fold.
+// attend() follows the groups, not the query heads: it reads each cached key and value once and
+// uses it for all 5 heads, so decode moves a fifth of the bytes too.
 #pragma once
 
 #include <cstdint>
