@@ -23,9 +23,9 @@
 #include <string>
 #include <vector>
 
-#include "common/error.hpp"
-#include "common/model.hpp"
-#include "common/synthetic_model.hpp"
+#include "common/model/model.hpp"
+#include "common/model/synthetic_model.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/bandwidth.hpp"
 #include "gpu/device.hpp"
 #include "gpu/gpu_model.hpp"

@@ -1,5 +1,5 @@
 // Chapter 08 benchmarks: decode and prefill speed of the whole model on synthetic Llama 4 shapes
-// (common/synthetic_model.hpp), next to this machine's ceilings measured in the same process.
+// (common/model/synthetic_model.hpp), next to this machine's ceilings measured in the same process.
 //
 //   build/bin/bench_model                                  100m and 1b
 //   build/bin/bench_model --benchmark_filter=scout_layer   one full-size Scout layer (8.6 GB of
@@ -15,8 +15,8 @@
 
 #include "bench/ceilings.hpp"
 #include "bench/report.hpp"
-#include "common/model.hpp"
-#include "common/synthetic_model.hpp"
+#include "common/model/model.hpp"
+#include "common/model/synthetic_model.hpp"
 
 namespace llama4 {
 namespace {

@@ -24,16 +24,16 @@
 
 #include "bench/ceilings.hpp"
 #include "bench/report.hpp"
-#include "common/attention.hpp"
-#include "common/embedding.hpp"
-#include "common/feed_forward.hpp"
-#include "common/kv_cache.hpp"
-#include "common/model_config.hpp"
-#include "common/moe.hpp"
-#include "common/moe_router.hpp"
-#include "common/rms_norm.hpp"
-#include "common/rope.hpp"
-#include "common/tensor.hpp"
+#include "common/layers/attention.hpp"
+#include "common/layers/embedding.hpp"
+#include "common/layers/feed_forward.hpp"
+#include "common/layers/kv_cache.hpp"
+#include "common/layers/moe.hpp"
+#include "common/layers/moe_router.hpp"
+#include "common/layers/rms_norm.hpp"
+#include "common/layers/rope.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/tensor.hpp"
 
 namespace llama4 {
 namespace {

@@ -12,8 +12,8 @@
 
 #include "bench/ceilings.hpp"
 #include "bench/report.hpp"
-#include "common/matmul.hpp"
-#include "common/tensor.hpp"
+#include "common/tensors/matmul.hpp"
+#include "common/tensors/tensor.hpp"
 
 namespace llama4 {
 namespace {

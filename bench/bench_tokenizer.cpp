@@ -19,13 +19,13 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/byte_pair_encoding.hpp"
-#include "common/data_paths.hpp"
-#include "common/long_run_splitter.hpp"
-#include "common/tiktoken_ranks.hpp"
-#include "common/tokenizer.hpp"
-#include "common/toy_vocabulary.hpp"
-#include "common/utf8.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/tokenizer/byte_pair_encoding.hpp"
+#include "common/tokenizer/long_run_splitter.hpp"
+#include "common/tokenizer/tiktoken_ranks.hpp"
+#include "common/tokenizer/tokenizer.hpp"
+#include "common/tokenizer/toy_vocabulary.hpp"
+#include "common/tokenizer/utf8.hpp"
 
 namespace llama4 {
 namespace {

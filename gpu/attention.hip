@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/device.hpp"
 #include "gpu/hip_portable.hpp"
 #include "gpu/launch.hpp"

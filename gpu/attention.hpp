@@ -1,6 +1,7 @@
 // Attention on the GPU: writing keys and values into the device KV cache, and attending over it.
-// The twins of LayerKVCache::append and AttentionLayer::attend in common/kv_cache.hpp and
-// common/attention.hpp (read those first: the chunked mask and the ring cache are explained there).
+// The twins of LayerKVCache::append and AttentionLayer::attend in common/layers/kv_cache.hpp and
+// common/layers/attention.hpp (read those first: the chunked mask and the ring cache are explained
+// there).
 //
 // The cache of one layer is two device arrays, keys and values, each [slots, kv_heads, head_dim]
 // f32, the CPU's layout. Position p lives in slot p for a global layer and in slot p mod C for a

@@ -1,4 +1,4 @@
-// Attention temperature tuning on the GPU: the twin of common/attention_temperature.hpp.
+// Attention temperature tuning on the GPU: the twin of common/layers/attention_temperature.hpp.
 //
 // NoPE layers scale the query of the token at position p by
 //     scale(p) = 1 + attn_scale · ln(floor((p + 1) / floor_scale) + 1)

@@ -5,7 +5,7 @@
 // When a kernel is added to gpu/, its wrapper gets a stub here.
 #include <string>
 
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/attention.hpp"
 #include "gpu/attention_temperature.hpp"
 #include "gpu/bandwidth.hpp"

@@ -1,7 +1,7 @@
 // Bandwidth probes: a streaming read kernel and a device-to-device copy, timed with GPU events.
 #include "gpu/bandwidth.hpp"
 
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/device.hpp"
 #include "gpu/hip_portable.hpp"
 #include "gpu/launch.hpp"

@@ -1,5 +1,6 @@
-// Number-format conversions on the GPU, one thread per element. Mirrors common/bfloat16.hpp: the
-// results are bit-identical to bfloat16_to_float and float_to_bfloat16.
+// Number-format conversions on the GPU, one thread per element. Mirrors
+// common/tensors/bfloat16.hpp: the results are bit-identical to bfloat16_to_float and
+// float_to_bfloat16.
 //
 // All pointers are device memory (DeviceBuffer::data()). Like every kernel wrapper in gpu/, these
 // return as soon as the kernel is queued; download() or synchronize() waits for it.
@@ -7,7 +8,7 @@
 
 #include <cstdint>
 
-#include "common/bfloat16.hpp"
+#include "common/tensors/bfloat16.hpp"
 
 namespace llama4::gpu {
 

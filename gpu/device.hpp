@@ -18,7 +18,7 @@
 #include <utility>
 #include <vector>
 
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 
 namespace llama4::gpu {
 

@@ -1,4 +1,4 @@
-// Token embedding on the GPU: the twin of common/embedding.hpp (embed_tokens).
+// Token embedding on the GPU: the twin of common/layers/embedding.hpp (embed_tokens).
 //
 // Row t of the output is row ids[t] of the bf16 table, widened to f32. The ids are checked on the
 // host before anything is launched: a kernel cannot throw, and an id past the end of the table
@@ -8,8 +8,8 @@
 #include <cstdint>
 #include <span>
 
-#include "common/bfloat16.hpp"
-#include "common/error.hpp"
+#include "common/tensors/bfloat16.hpp"
+#include "common/tensors/error.hpp"
 
 namespace llama4::gpu {
 

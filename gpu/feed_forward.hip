@@ -8,7 +8,7 @@
 namespace llama4::gpu {
 namespace {
 
-// The CPU's silu(), common/feed_forward.hpp.
+// The CPU's silu(), common/layers/feed_forward.hpp.
 __device__ inline float silu(float z) {
   return z / (1.0f + expf(-z));
 }

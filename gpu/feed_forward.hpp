@@ -1,5 +1,5 @@
-// SwiGLU on the GPU: the twins of common/feed_forward.hpp's swiglu and of the loop inside
-// MoeLayer::expert (common/moe.cpp). silu(z) = z · sigmoid(z) = z / (1 + e^-z).
+// SwiGLU on the GPU: the twins of common/layers/feed_forward.hpp's swiglu and of the loop inside
+// MoeLayer::expert (common/layers/moe.cpp). silu(z) = z · sigmoid(z) = z / (1 + e^-z).
 //
 // The projections around them are gpu::linear (dense MLP, shared expert) and gpu::matmul (routed
 // experts). Pointers are device memory; the functions return once the kernel is queued.

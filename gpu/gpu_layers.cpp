@@ -6,7 +6,7 @@
 #include <algorithm>
 #include <cstring>
 
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/attention.hpp"
 #include "gpu/attention_temperature.hpp"
 #include "gpu/feed_forward.hpp"
@@ -102,7 +102,7 @@ void record(ActivationRecorder* recorder, const std::string& name, const std::in
 }
 
 // ---------------------------------------------------------------------------------------------
-// Attention: common/attention.cpp, AttentionLayer::forward
+// Attention: common/layers/attention.cpp, AttentionLayer::forward
 
 GpuAttention::GpuAttention(const ModelConfig& config, std::int64_t layer,
                            const AttentionWeights& weights, const float* inverse_frequencies)
@@ -192,7 +192,7 @@ void GpuAttention::forward(const float* x, std::int64_t tokens, DeviceKVCache& c
 }
 
 // ---------------------------------------------------------------------------------------------
-// Feed-forward: common/feed_forward.cpp, FeedForward::forward
+// Feed-forward: common/layers/feed_forward.cpp, FeedForward::forward
 
 GpuFeedForward::GpuFeedForward(const FeedForward& weights, const std::string& what)
     : hidden_(weights.gate_proj.dim(1)),
@@ -215,7 +215,8 @@ void GpuFeedForward::forward(const float* x, std::int64_t tokens, float* out,
 }
 
 // ---------------------------------------------------------------------------------------------
-// Mixture of experts: common/moe.cpp, MoeLayer::forward; the dispatch is drawn in gpu/moe.hpp
+// Mixture of experts: common/layers/moe.cpp, MoeLayer::forward; the dispatch is drawn in
+// gpu/moe.hpp
 
 GpuMoe::GpuMoe(const ModelConfig& config, std::int64_t layer, const MoeWeights& weights)
     : layer_(layer),
@@ -286,7 +287,7 @@ void GpuMoe::forward(const float* x, std::int64_t tokens, float* out, Workspace&
 }
 
 // ---------------------------------------------------------------------------------------------
-// The decoder layer: common/decoder_layer.cpp, DecoderLayer::forward
+// The decoder layer: common/layers/decoder_layer.cpp, DecoderLayer::forward
 
 GpuDecoderLayer::GpuDecoderLayer(const ModelConfig& config, std::int64_t layer,
                                  const DecoderLayer& cpu_layer, const float* inverse_frequencies)

@@ -2,10 +2,10 @@
 // the decoder layer that joins them. Each is the twin of a CPU class of chapters 06–08 and is built
 // from that class's weights (views into the checkpoint), which it uploads once, bf16 as stored:
 //
-//   GpuAttention     common/attention.hpp     AttentionLayer
-//   GpuFeedForward   common/feed_forward.hpp  FeedForward
-//   GpuMoe           common/moe.hpp           MoeLayer (with the router of common/moe_router.hpp)
-//   GpuDecoderLayer  common/decoder_layer.hpp DecoderLayer
+//   GpuAttention     common/layers/attention.hpp     AttentionLayer
+//   GpuFeedForward   common/layers/feed_forward.hpp  FeedForward
+//   GpuMoe           common/layers/moe.hpp           MoeLayer (with the router of
+//   common/layers/moe_router.hpp) GpuDecoderLayer  common/layers/decoder_layer.hpp DecoderLayer
 //
 // This is plain C++: it calls the kernel wrappers of gpu/*.hpp and never a HIP function, so it
 // compiles with g++ like the CPU code it mirrors. Activations stay on the device from the embedding
@@ -18,13 +18,13 @@
 #include <string>
 #include <vector>
 
-#include "common/activation_recorder.hpp"
-#include "common/attention.hpp"
-#include "common/decoder_layer.hpp"
-#include "common/feed_forward.hpp"
-#include "common/model_config.hpp"
-#include "common/moe.hpp"
-#include "common/tensor.hpp"
+#include "common/debugging/activation_recorder.hpp"
+#include "common/layers/attention.hpp"
+#include "common/layers/decoder_layer.hpp"
+#include "common/layers/feed_forward.hpp"
+#include "common/layers/moe.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/tensor.hpp"
 #include "gpu/device.hpp"
 #include "gpu/kv_cache.hpp"
 

@@ -1,9 +1,9 @@
-// GpuModel: Model::forward (common/model.cpp) with every stage on the device.
+// GpuModel: Model::forward (common/model/model.cpp) with every stage on the device.
 #include "gpu/gpu_model.hpp"
 
-#include "common/checkpoint_weights.hpp"
-#include "common/error.hpp"
-#include "common/rope.hpp"
+#include "common/layers/rope.hpp"
+#include "common/tensors/checkpoint_weights.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/embedding.hpp"
 #include "gpu/matmul.hpp"
 #include "gpu/rms_norm.hpp"

@@ -1,4 +1,4 @@
-// GpuModel: the whole Llama 4 text model on one GPU, the twin of common/model.hpp's Model.
+// GpuModel: the whole Llama 4 text model on one GPU, the twin of common/model/model.hpp's Model.
 //
 //   ids ── embed_tokens ── layer 0 ── ... ── layer L-1 ── rms_norm ── lm_head ── logits
 //
@@ -17,10 +17,10 @@
 #include <span>
 #include <vector>
 
-#include "common/activation_recorder.hpp"
-#include "common/model.hpp"
-#include "common/model_config.hpp"
-#include "common/tensor.hpp"
+#include "common/debugging/activation_recorder.hpp"
+#include "common/model/model.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/tensor.hpp"
 #include "gpu/device.hpp"
 #include "gpu/gpu_layers.hpp"
 #include "gpu/kv_cache.hpp"

@@ -1,14 +1,14 @@
-// GpuSession: the GPU model behind the InferenceSession interface (common/inference_session.hpp),
-// so the chapter 08 program, generation loop and perplexity run it unchanged: chapter09_hip is
-// chapter08_model with this session in place of CpuSession.
+// GpuSession: the GPU model behind the InferenceSession interface
+// (common/model/inference_session.hpp), so the chapter 08 program, generation loop and perplexity
+// run it unchanged: chapter09_hip is chapter08_model with this session in place of CpuSession.
 #pragma once
 
 #include <cstdint>
 #include <span>
 #include <string>
 
-#include "common/inference_session.hpp"
-#include "common/model.hpp"
+#include "common/model/inference_session.hpp"
+#include "common/model/model.hpp"
 #include "gpu/gpu_model.hpp"
 
 namespace llama4::gpu {

@@ -264,9 +264,9 @@ __device__ inline float block_sum(float value) {
   return total;
 }
 
-// bf16 <-> f32 by their bits (the formats are explained in common/bfloat16.hpp). bf16 buffers cross
-// kernel interfaces as std::uint16_t: HIP 5.2 has no __hip_bfloat16 type and CUDA's __nv_bfloat16
-// is a different type, but the 16 bits are the same everywhere. These match
+// bf16 <-> f32 by their bits (the formats are explained in common/tensors/bfloat16.hpp). bf16
+// buffers cross kernel interfaces as std::uint16_t: HIP 5.2 has no __hip_bfloat16 type and CUDA's
+// __nv_bfloat16 is a different type, but the 16 bits are the same everywhere. These match
 // llama4::bfloat16_to_float and llama4::float_to_bfloat16 bit for bit.
 __device__ inline float bf16_bits_to_float(std::uint16_t bits) {
   return __uint_as_float(static_cast<unsigned int>(bits) << 16);

@@ -3,7 +3,7 @@
 
 #include <algorithm>
 
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/attention.hpp"
 
 namespace llama4::gpu {

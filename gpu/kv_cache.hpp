@@ -1,5 +1,5 @@
-// The KV cache of one attention layer, in GPU memory: the twin of common/kv_cache.hpp, with the
-// same layout and the same rules (read that first).
+// The KV cache of one attention layer, in GPU memory: the twin of common/layers/kv_cache.hpp, with
+// the same layout and the same rules (read that first).
 //
 //   keys, values: [slots, kv_heads, head_dim] f32 each
 //   global layer:  slots = context length, position p in slot p

@@ -4,8 +4,8 @@
 
 #include <cstdint>
 
-#include "common/bfloat16.hpp"
-#include "common/error.hpp"
+#include "common/tensors/bfloat16.hpp"
+#include "common/tensors/error.hpp"
 
 namespace llama4::gpu {
 

@@ -1,6 +1,6 @@
 // Matrix products on the GPU with bf16 weights and f32 activations, f32 accumulation. The GPU
-// twins of common/matmul.hpp (read that first: it explains the two weight layouts), which is
-// also the reference the tests hold these to.
+// twins of common/tensors/matmul.hpp (read that first: it explains the two weight layouts), which
+// is also the reference the tests hold these to.
 //
 //   linear(x, W):  y = x · Wᵀ   W: [out, in]   every projection, the shared expert, lm_head
 //   matmul(x, W):  y = x · W    W: [in, out]   the routed experts' gate_up_proj and down_proj
@@ -13,7 +13,7 @@
 
 #include <cstdint>
 
-#include "common/bfloat16.hpp"
+#include "common/tensors/bfloat16.hpp"
 
 namespace llama4::gpu {
 

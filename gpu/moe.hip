@@ -2,7 +2,7 @@
 // expert (one thread per element).
 #include "gpu/moe.hpp"
 
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/device.hpp"
 #include "gpu/hip_portable.hpp"
 #include "gpu/launch.hpp"

@@ -1,5 +1,5 @@
 // The mixture-of-experts layer on the GPU: the router's top-k, and the dispatch of tokens to their
-// experts. The twins of common/moe_router.hpp (route_tokens) and common/moe.hpp
+// experts. The twins of common/layers/moe_router.hpp (route_tokens) and common/layers/moe.hpp
 // (MoeLayer::forward).
 //
 // The dispatch, step by step (gpu/gpu_layers.cpp, GpuMoe::forward, puts them together):
@@ -15,10 +15,10 @@
 //        matmul               out    = h · down_proj[e]                   [n, H]
 //        scatter_add_rows     routed[slot_i / k] += out[i]                [T, H]
 //
-// The score scales the expert's INPUT (the Llama 4 trap, see common/moe.hpp). The experts run one
-// after another on the same queue, so the additions into `routed` happen in the CPU's order (expert
-// 0 first) and no two threads ever add into the same number at once: within one expert each token
-// appears at most once (its k choices are k different experts).
+// The score scales the expert's INPUT (the Llama 4 trap, see common/layers/moe.hpp). The experts
+// run one after another on the same queue, so the additions into `routed` happen in the CPU's order
+// (expert 0 first) and no two threads ever add into the same number at once: within one expert each
+// token appears at most once (its k choices are k different experts).
 #pragma once
 
 #include <cstdint>

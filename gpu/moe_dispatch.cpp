@@ -1,5 +1,5 @@
 // batch_by_expert: the host half of the MoE dispatch (gpu/moe.hpp). Plain C++, every backend.
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/moe.hpp"
 
 namespace llama4::gpu {

@@ -1,4 +1,5 @@
-// The residual connection on the GPU: a += b, the twin of add_into in common/decoder_layer.cpp.
+// The residual connection on the GPU: a += b, the twin of add_into in
+// common/layers/decoder_layer.cpp.
 #pragma once
 
 #include <cstdint>

@@ -1,4 +1,4 @@
-// RMSNorm and the per-head QK norm on the GPU: the twins of common/rms_norm.hpp.
+// RMSNorm and the per-head QK norm on the GPU: the twins of common/layers/rms_norm.hpp.
 //
 //   rms_norm  y[t, :] = x[t, :] / sqrt(mean(x[t, :]²) + eps) * weight        one block per row
 //   qk_norm   the same over each head's D numbers, no weight, in place      one block per head
@@ -8,7 +8,7 @@
 
 #include <cstdint>
 
-#include "common/bfloat16.hpp"
+#include "common/tensors/bfloat16.hpp"
 
 namespace llama4::gpu {
 

@@ -1,7 +1,7 @@
 // The RoPE kernel: one thread per pair of numbers.
 #include "gpu/rope.hpp"
 
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/device.hpp"
 #include "gpu/hip_portable.hpp"
 #include "gpu/launch.hpp"

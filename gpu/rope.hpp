@@ -1,5 +1,5 @@
-// RoPE on the GPU: the twin of common/rope.hpp's apply_rope (read that first: the adjacent-pair
-// convention and the llama3 frequency scaling are explained there).
+// RoPE on the GPU: the twin of common/layers/rope.hpp's apply_rope (read that first: the
+// adjacent-pair convention and the llama3 frequency scaling are explained there).
 //
 // The frequencies θ_i come from the CPU's rope_inverse_frequencies and are uploaded once, when the
 // model is: the scaling rules are host code that runs once, not per token. The kernel computes each

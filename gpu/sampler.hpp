@@ -1,4 +1,4 @@
-// Greedy sampling on the GPU: the twin of argmax in common/sampler.hpp.
+// Greedy sampling on the GPU: the twin of argmax in common/model/sampler.hpp.
 //
 // Decoding greedily needs only the index of the largest logit. Finding it on the device means one
 // int32 crosses back to the host per token instead of the whole [V] row (202048 floats, 800 KB, for

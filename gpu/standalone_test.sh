@@ -34,14 +34,14 @@ jobs=$(nproc)
 # The CPU side of the tests: the CPU functions the kernels are checked against, the plain C++
 # part of gpu/, and the tests. Add a file here when a chapter 09 test needs more of common/.
 # The model's part of common/ (not the tokenizer) and the plain C++ part of gpu/; then the tests.
-library_sources=(common/dtype.cpp common/tensor.cpp common/mapped_file.cpp common/safetensors.cpp
-                 common/checkpoint.cpp common/model_config.cpp common/matmul.cpp common/data_paths.cpp
-                 common/golden.cpp common/checkpoint_weights.cpp common/activation_recorder.cpp
-                 common/embedding.cpp common/rms_norm.cpp common/rope.cpp common/attention_temperature.cpp
-                 common/kv_cache.cpp common/attention.cpp common/feed_forward.cpp common/moe_router.cpp
-                 common/moe.cpp common/decoder_layer.cpp common/model.cpp common/sampler.cpp
-                 common/synthetic_model.cpp common/activation_dump.cpp common/inference_session.cpp
-                 common/generation.cpp
+library_sources=(common/tensors/dtype.cpp common/tensors/tensor.cpp common/tensors/mapped_file.cpp common/tensors/safetensors.cpp
+                 common/tensors/checkpoint.cpp common/tensors/model_config.cpp common/tensors/matmul.cpp common/debugging/data_paths.cpp
+                 common/debugging/golden.cpp common/tensors/checkpoint_weights.cpp common/debugging/activation_recorder.cpp
+                 common/layers/embedding.cpp common/layers/rms_norm.cpp common/layers/rope.cpp common/layers/attention_temperature.cpp
+                 common/layers/kv_cache.cpp common/layers/attention.cpp common/layers/feed_forward.cpp common/layers/moe_router.cpp
+                 common/layers/moe.cpp common/layers/decoder_layer.cpp common/model/model.cpp common/model/sampler.cpp
+                 common/model/synthetic_model.cpp common/debugging/activation_dump.cpp common/model/inference_session.cpp
+                 common/model/generation.cpp
                  gpu/device_info.cpp gpu/moe_dispatch.cpp gpu/kv_cache.cpp gpu/gpu_layers.cpp
                  gpu/gpu_model.cpp gpu/gpu_session.cpp)
 test_sources=(tests/support/test_support.cpp tests/support/golden_model.cpp

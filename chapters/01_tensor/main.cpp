@@ -11,12 +11,12 @@
 #include <iostream>
 #include <string>
 
-#include "common/checkpoint.hpp"
-#include "common/data_paths.hpp"
-#include "common/golden.hpp"
-#include "common/matmul.hpp"
-#include "common/safetensors.hpp"
-#include "common/tensor.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/debugging/golden.hpp"
+#include "common/tensors/checkpoint.hpp"
+#include "common/tensors/matmul.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "common/tensors/tensor.hpp"
 
 using namespace llama4;
 

@@ -14,13 +14,13 @@
 #include <string>
 #include <vector>
 
-#include "common/checkpoint.hpp"
-#include "common/checkpoint_weights.hpp"
-#include "common/data_paths.hpp"
-#include "common/embedding.hpp"
-#include "common/golden.hpp"
-#include "common/safetensors.hpp"
-#include "common/tensor.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/debugging/golden.hpp"
+#include "common/layers/embedding.hpp"
+#include "common/tensors/checkpoint.hpp"
+#include "common/tensors/checkpoint_weights.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "common/tensors/tensor.hpp"
 
 using namespace llama4;
 

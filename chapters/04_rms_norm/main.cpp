@@ -12,14 +12,14 @@
 #include <string>
 #include <vector>
 
-#include "common/checkpoint.hpp"
-#include "common/checkpoint_weights.hpp"
-#include "common/data_paths.hpp"
-#include "common/golden.hpp"
-#include "common/model_config.hpp"
-#include "common/rms_norm.hpp"
-#include "common/safetensors.hpp"
-#include "common/tensor.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/debugging/golden.hpp"
+#include "common/layers/rms_norm.hpp"
+#include "common/tensors/checkpoint.hpp"
+#include "common/tensors/checkpoint_weights.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "common/tensors/tensor.hpp"
 
 using namespace llama4;
 

@@ -16,13 +16,13 @@
 #include <string>
 #include <vector>
 
-#include "common/attention_temperature.hpp"
-#include "common/data_paths.hpp"
-#include "common/golden.hpp"
-#include "common/model_config.hpp"
-#include "common/rope.hpp"
-#include "common/safetensors.hpp"
-#include "common/tensor.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/debugging/golden.hpp"
+#include "common/layers/attention_temperature.hpp"
+#include "common/layers/rope.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "common/tensors/tensor.hpp"
 
 using namespace llama4;
 

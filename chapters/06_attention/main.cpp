@@ -15,17 +15,17 @@
 #include <string>
 #include <vector>
 
-#include "common/activation_recorder.hpp"
-#include "common/attention.hpp"
-#include "common/checkpoint.hpp"
-#include "common/checkpoint_weights.hpp"
-#include "common/data_paths.hpp"
-#include "common/golden.hpp"
-#include "common/kv_cache.hpp"
-#include "common/model_config.hpp"
-#include "common/rope.hpp"
-#include "common/safetensors.hpp"
-#include "common/tensor.hpp"
+#include "common/debugging/activation_recorder.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/debugging/golden.hpp"
+#include "common/layers/attention.hpp"
+#include "common/layers/kv_cache.hpp"
+#include "common/layers/rope.hpp"
+#include "common/tensors/checkpoint.hpp"
+#include "common/tensors/checkpoint_weights.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "common/tensors/tensor.hpp"
 
 using namespace llama4;
 

@@ -13,9 +13,9 @@
 #include <iostream>
 #include <string>
 
-#include "common/activation_dump.hpp"
-#include "common/error.hpp"
-#include "common/safetensors.hpp"
+#include "common/debugging/activation_dump.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/safetensors.hpp"
 
 using namespace llama4;
 

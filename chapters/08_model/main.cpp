@@ -9,7 +9,7 @@
 // The program itself (options, modes, streaming, the report) lives in program.cpp, shared with the
 // GPU port of chapter 09. What is specific to this chapter is one line: the model runs on the CPU.
 #include "chapters/08_model/program.hpp"
-#include "common/inference_session.hpp"
+#include "common/model/inference_session.hpp"
 
 int main(int argc, char** argv) {
   const auto on_the_cpu = [](llama4::Model model, std::int64_t context_length,

@@ -12,15 +12,15 @@
 #include <iostream>
 #include <sstream>
 
-#include "common/activation_dump.hpp"
-#include "common/chat_format.hpp"
-#include "common/data_paths.hpp"
-#include "common/error.hpp"
-#include "common/generation.hpp"
-#include "common/safetensors.hpp"
-#include "common/synthetic_model.hpp"
-#include "common/tokenizer.hpp"
-#include "common/utf8_stream_decoder.hpp"
+#include "common/debugging/activation_dump.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/model/generation.hpp"
+#include "common/model/synthetic_model.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "common/tokenizer/chat_format.hpp"
+#include "common/tokenizer/tokenizer.hpp"
+#include "common/tokenizer/utf8_stream_decoder.hpp"
 
 namespace llama4 {
 namespace {

@@ -10,9 +10,9 @@
 #include <optional>
 #include <string>
 
-#include "common/inference_session.hpp"
-#include "common/model.hpp"
-#include "common/sampler.hpp"
+#include "common/model/inference_session.hpp"
+#include "common/model/model.hpp"
+#include "common/model/sampler.hpp"
 
 namespace llama4 {
 

@@ -11,7 +11,7 @@
 #include <iostream>
 
 #include "chapters/08_model/program.hpp"
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/device.hpp"
 #include "gpu/gpu_session.hpp"
 

@@ -7,7 +7,7 @@
 #include <limits>
 #include <random>
 
-#include "common/bfloat16.hpp"
+#include "common/tensors/bfloat16.hpp"
 
 namespace llama4 {
 namespace {

@@ -5,9 +5,9 @@
 #include <cstring>
 #include <filesystem>
 
-#include "common/checkpoint.hpp"
-#include "common/data_paths.hpp"
-#include "common/error.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/tensors/checkpoint.hpp"
+#include "common/tensors/error.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace llama4 {

@@ -4,7 +4,7 @@
 
 #include <cmath>
 
-#include "common/golden.hpp"
+#include "common/debugging/golden.hpp"
 
 namespace llama4 {
 namespace {

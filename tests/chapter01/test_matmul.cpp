@@ -7,8 +7,8 @@
 #include <random>
 #include <tuple>
 
-#include "common/error.hpp"
-#include "common/matmul.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/matmul.hpp"
 
 namespace llama4 {
 namespace {

@@ -5,9 +5,9 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/data_paths.hpp"
-#include "common/error.hpp"
-#include "common/model_config.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/model_config.hpp"
 
 namespace llama4 {
 namespace {

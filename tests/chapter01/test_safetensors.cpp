@@ -6,8 +6,8 @@
 
 #include <string>
 
-#include "common/error.hpp"
-#include "common/safetensors.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/safetensors.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace llama4 {

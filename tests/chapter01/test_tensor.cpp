@@ -5,8 +5,8 @@
 #include <memory>
 #include <vector>
 
-#include "common/error.hpp"
-#include "common/tensor.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/tensor.hpp"
 
 namespace llama4 {
 namespace {

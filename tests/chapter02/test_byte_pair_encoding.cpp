@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "common/byte_pair_encoding.hpp"
-#include "common/toy_vocabulary.hpp"
+#include "common/tokenizer/byte_pair_encoding.hpp"
+#include "common/tokenizer/toy_vocabulary.hpp"
 #include "tests/chapter02/tokenizer_test_support.hpp"
 #include "tests/support/test_support.hpp"
 

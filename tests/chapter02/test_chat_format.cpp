@@ -5,8 +5,8 @@
 #include <string>
 #include <vector>
 
-#include "common/chat_format.hpp"
-#include "common/error.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/chat_format.hpp"
 #include "tests/chapter02/tokenizer_test_support.hpp"
 #include "tests/support/test_support.hpp"
 

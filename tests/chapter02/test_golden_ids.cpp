@@ -5,8 +5,8 @@
 
 #include <string>
 
-#include "common/tiktoken_ranks.hpp"
-#include "common/toy_vocabulary.hpp"
+#include "common/tokenizer/tiktoken_ranks.hpp"
+#include "common/tokenizer/toy_vocabulary.hpp"
 #include "tests/chapter02/tokenizer_test_support.hpp"
 #include "tests/support/test_support.hpp"
 

@@ -3,10 +3,10 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/error.hpp"
-#include "common/hf_tokenizer_json.hpp"
-#include "common/tiktoken_ranks.hpp"
-#include "common/toy_vocabulary.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/hf_tokenizer_json.hpp"
+#include "common/tokenizer/tiktoken_ranks.hpp"
+#include "common/tokenizer/toy_vocabulary.hpp"
 #include "tests/chapter02/tokenizer_test_support.hpp"
 #include "tests/support/test_support.hpp"
 

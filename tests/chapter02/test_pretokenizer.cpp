@@ -5,9 +5,9 @@
 #include <string>
 #include <vector>
 
-#include "common/error.hpp"
-#include "common/pretokenizer.hpp"
-#include "common/utf8.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/pretokenizer.hpp"
+#include "common/tokenizer/utf8.hpp"
 #include "tests/chapter02/tokenizer_test_support.hpp"
 
 namespace llama4 {

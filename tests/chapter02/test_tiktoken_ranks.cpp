@@ -4,10 +4,10 @@
 #include <chrono>
 #include <string>
 
-#include "common/base64.hpp"
-#include "common/error.hpp"
-#include "common/tiktoken_ranks.hpp"
-#include "common/toy_vocabulary.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/base64.hpp"
+#include "common/tokenizer/tiktoken_ranks.hpp"
+#include "common/tokenizer/toy_vocabulary.hpp"
 #include "tests/chapter02/tokenizer_test_support.hpp"
 #include "tests/support/test_support.hpp"
 

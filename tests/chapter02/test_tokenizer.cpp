@@ -8,12 +8,12 @@
 #include <thread>
 #include <vector>
 
-#include "common/error.hpp"
-#include "common/special_tokens.hpp"
-#include "common/tiktoken_ranks.hpp"
-#include "common/tokenizer.hpp"
-#include "common/toy_vocabulary.hpp"
-#include "common/utf8.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/special_tokens.hpp"
+#include "common/tokenizer/tiktoken_ranks.hpp"
+#include "common/tokenizer/tokenizer.hpp"
+#include "common/tokenizer/toy_vocabulary.hpp"
+#include "common/tokenizer/utf8.hpp"
 #include "tests/chapter02/tokenizer_test_support.hpp"
 #include "tests/support/test_support.hpp"
 

@@ -5,12 +5,12 @@
 #include <random>
 #include <string>
 
-#include "common/base64.hpp"
-#include "common/byte_level_alphabet.hpp"
-#include "common/error.hpp"
-#include "common/long_run_splitter.hpp"
-#include "common/utf8.hpp"
-#include "common/utf8_stream_decoder.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/base64.hpp"
+#include "common/tokenizer/byte_level_alphabet.hpp"
+#include "common/tokenizer/long_run_splitter.hpp"
+#include "common/tokenizer/utf8.hpp"
+#include "common/tokenizer/utf8_stream_decoder.hpp"
 #include "tests/chapter02/tokenizer_test_support.hpp"
 
 namespace llama4 {

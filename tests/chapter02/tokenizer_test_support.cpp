@@ -6,12 +6,12 @@
 
 #include <nlohmann/json.hpp>
 
-#include "common/byte_level_alphabet.hpp"
-#include "common/data_paths.hpp"
-#include "common/error.hpp"
-#include "common/pretokenizer.hpp"
-#include "common/special_tokens.hpp"
-#include "common/toy_vocabulary.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/byte_level_alphabet.hpp"
+#include "common/tokenizer/pretokenizer.hpp"
+#include "common/tokenizer/special_tokens.hpp"
+#include "common/tokenizer/toy_vocabulary.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace llama4::testing {

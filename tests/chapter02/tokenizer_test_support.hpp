@@ -6,8 +6,8 @@
 #include <string>
 #include <vector>
 
-#include "common/token_vocabulary.hpp"
-#include "common/tokenizer.hpp"
+#include "common/tokenizer/token_vocabulary.hpp"
+#include "common/tokenizer/tokenizer.hpp"
 
 namespace llama4::testing {
 

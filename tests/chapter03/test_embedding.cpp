@@ -2,8 +2,8 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/embedding.hpp"
-#include "common/error.hpp"
+#include "common/layers/embedding.hpp"
+#include "common/tensors/error.hpp"
 #include "tests/support/golden_model.hpp"
 #include "tests/support/test_support.hpp"
 

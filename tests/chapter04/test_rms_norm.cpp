@@ -4,8 +4,8 @@
 
 #include <cmath>
 
-#include "common/error.hpp"
-#include "common/rms_norm.hpp"
+#include "common/layers/rms_norm.hpp"
+#include "common/tensors/error.hpp"
 #include "tests/support/golden_model.hpp"
 #include "tests/support/test_support.hpp"
 

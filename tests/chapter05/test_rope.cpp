@@ -5,8 +5,8 @@
 
 #include <cmath>
 
-#include "common/attention_temperature.hpp"
-#include "common/rope.hpp"
+#include "common/layers/attention_temperature.hpp"
+#include "common/layers/rope.hpp"
 #include "tests/support/golden_model.hpp"
 #include "tests/support/test_support.hpp"
 

@@ -4,10 +4,10 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/activation_recorder.hpp"
-#include "common/attention.hpp"
-#include "common/error.hpp"
-#include "common/rope.hpp"
+#include "common/debugging/activation_recorder.hpp"
+#include "common/layers/attention.hpp"
+#include "common/layers/rope.hpp"
+#include "common/tensors/error.hpp"
 #include "tests/support/golden_model.hpp"
 #include "tests/support/test_support.hpp"
 

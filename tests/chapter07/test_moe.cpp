@@ -3,11 +3,11 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "common/activation_recorder.hpp"
-#include "common/error.hpp"
-#include "common/feed_forward.hpp"
-#include "common/matmul.hpp"
-#include "common/moe.hpp"
+#include "common/debugging/activation_recorder.hpp"
+#include "common/layers/feed_forward.hpp"
+#include "common/layers/moe.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/matmul.hpp"
 #include "tests/support/golden_model.hpp"
 #include "tests/support/test_support.hpp"
 

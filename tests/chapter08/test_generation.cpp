@@ -6,11 +6,11 @@
 #include <cmath>
 #include <fstream>
 
-#include "common/activation_dump.hpp"
-#include "common/data_paths.hpp"
-#include "common/error.hpp"
-#include "common/generation.hpp"
-#include "common/synthetic_model.hpp"
+#include "common/debugging/activation_dump.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/model/generation.hpp"
+#include "common/model/synthetic_model.hpp"
+#include "common/tensors/error.hpp"
 #include "tests/support/golden_model.hpp"
 #include "tests/support/test_support.hpp"
 

@@ -6,11 +6,11 @@
 #include <cstring>
 #include <fstream>
 
-#include "common/activation_dump.hpp"
-#include "common/data_paths.hpp"
-#include "common/error.hpp"
-#include "common/model.hpp"
-#include "common/sampler.hpp"
+#include "common/debugging/activation_dump.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/model/model.hpp"
+#include "common/model/sampler.hpp"
+#include "common/tensors/error.hpp"
 #include "tests/support/golden_model.hpp"
 #include "tests/support/test_support.hpp"
 

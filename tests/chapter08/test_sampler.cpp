@@ -6,8 +6,8 @@
 #include <random>
 #include <set>
 
-#include "common/error.hpp"
-#include "common/sampler.hpp"
+#include "common/model/sampler.hpp"
+#include "common/tensors/error.hpp"
 
 namespace llama4 {
 namespace {

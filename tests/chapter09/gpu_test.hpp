@@ -11,7 +11,7 @@
 #include <string>
 #include <vector>
 
-#include "common/tensor.hpp"
+#include "common/tensors/tensor.hpp"
 #include "gpu/device.hpp"
 
 namespace llama4::testing {

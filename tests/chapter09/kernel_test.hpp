@@ -9,9 +9,9 @@
 #include <tuple>
 #include <vector>
 
-#include "common/bfloat16.hpp"
-#include "common/model_config.hpp"
-#include "common/tensor.hpp"
+#include "common/tensors/bfloat16.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/tensor.hpp"
 #include "gpu/device.hpp"
 #include "tests/chapter09/gpu_test.hpp"
 

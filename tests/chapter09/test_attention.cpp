@@ -1,6 +1,7 @@
-// Attention on the GPU: the device KV cache against common/kv_cache.hpp, the attention kernel
-// against the CPU's attend() loop, and GpuAttention against AttentionLayer (common/attention.hpp)
-// over several calls, crossing chunk boundaries, with more visible keys than one block has threads.
+// Attention on the GPU: the device KV cache against common/layers/kv_cache.hpp, the attention
+// kernel against the CPU's attend() loop, and GpuAttention against AttentionLayer
+// (common/layers/attention.hpp) over several calls, crossing chunk boundaries, with more visible
+// keys than one block has threads.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -12,11 +13,11 @@
 #include <string>
 #include <vector>
 
-#include "common/activation_recorder.hpp"
-#include "common/attention.hpp"
-#include "common/error.hpp"
-#include "common/kv_cache.hpp"
-#include "common/rope.hpp"
+#include "common/debugging/activation_recorder.hpp"
+#include "common/layers/attention.hpp"
+#include "common/layers/kv_cache.hpp"
+#include "common/layers/rope.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/attention.hpp"
 #include "gpu/gpu_layers.hpp"
 #include "gpu/kv_cache.hpp"

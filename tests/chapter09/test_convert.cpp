@@ -1,4 +1,4 @@
-// bf16 <-> f32 on the GPU against common/bfloat16.hpp: these must agree bit for bit.
+// bf16 <-> f32 on the GPU against common/tensors/bfloat16.hpp: these must agree bit for bit.
 #include <gtest/gtest.h>
 
 #include <bit>
@@ -7,7 +7,7 @@
 #include <random>
 #include <vector>
 
-#include "common/bfloat16.hpp"
+#include "common/tensors/bfloat16.hpp"
 #include "gpu/convert.hpp"
 #include "gpu/device.hpp"
 #include "tests/chapter09/gpu_test.hpp"

@@ -1,5 +1,6 @@
-// The feed-forward blocks on the GPU: GpuFeedForward against FeedForward (common/feed_forward.hpp)
-// and GpuMoe, the whole dispatch, against MoeLayer (common/moe.hpp), at odd sizes, top-1 and top-k.
+// The feed-forward blocks on the GPU: GpuFeedForward against FeedForward
+// (common/layers/feed_forward.hpp) and GpuMoe, the whole dispatch, against MoeLayer
+// (common/layers/moe.hpp), at odd sizes, top-1 and top-k.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -8,9 +9,9 @@
 #include <string>
 #include <vector>
 
-#include "common/activation_recorder.hpp"
-#include "common/feed_forward.hpp"
-#include "common/moe.hpp"
+#include "common/debugging/activation_recorder.hpp"
+#include "common/layers/feed_forward.hpp"
+#include "common/layers/moe.hpp"
 #include "gpu/gpu_layers.hpp"
 #include "tests/chapter09/kernel_test.hpp"
 

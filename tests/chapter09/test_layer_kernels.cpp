@@ -12,14 +12,14 @@
 #include <tuple>
 #include <vector>
 
-#include "common/attention_temperature.hpp"
-#include "common/embedding.hpp"
-#include "common/error.hpp"
-#include "common/feed_forward.hpp"
-#include "common/moe_router.hpp"
-#include "common/rms_norm.hpp"
-#include "common/rope.hpp"
-#include "common/sampler.hpp"
+#include "common/layers/attention_temperature.hpp"
+#include "common/layers/embedding.hpp"
+#include "common/layers/feed_forward.hpp"
+#include "common/layers/moe_router.hpp"
+#include "common/layers/rms_norm.hpp"
+#include "common/layers/rope.hpp"
+#include "common/model/sampler.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/attention_temperature.hpp"
 #include "gpu/embedding.hpp"
 #include "gpu/feed_forward.hpp"
@@ -46,7 +46,7 @@ std::vector<float> run_twice(Run run) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// Embedding (common/embedding.hpp): a gather, so exact.
+// Embedding (common/layers/embedding.hpp): a gather, so exact.
 
 using EmbeddingSizes = std::tuple<int, int, int>;  // vocab, hidden, tokens
 class Embedding : public GpuTestWithParam<EmbeddingSizes> {};
@@ -90,7 +90,7 @@ TEST(GpuEmbedding, OutOfRangeIdsAreRejectedBeforeAnyLaunch) {
 }
 
 // ---------------------------------------------------------------------------------------------
-// RMSNorm and QK norm (common/rms_norm.hpp)
+// RMSNorm and QK norm (common/layers/rms_norm.hpp)
 
 using NormSizes = std::tuple<int, int>;  // rows, hidden
 class RmsNorm : public GpuTestWithParam<NormSizes> {};
@@ -158,7 +158,8 @@ INSTANTIATE_TEST_SUITE_P(Sizes, QkNorm,
                          sizes_name<HeadSizes>);
 
 // ---------------------------------------------------------------------------------------------
-// RoPE (common/rope.hpp) and the attention temperature (common/attention_temperature.hpp)
+// RoPE (common/layers/rope.hpp) and the attention temperature
+// (common/layers/attention_temperature.hpp)
 
 using RopeCase = std::tuple<int, int, int, int>;  // tokens, heads, head_dim, start position
 class Rope : public GpuTestWithParam<RopeCase> {};
@@ -230,7 +231,7 @@ INSTANTIATE_TEST_SUITE_P(Sizes, AttentionTemperature,
                          sizes_name<TemperatureCase>);
 
 // ---------------------------------------------------------------------------------------------
-// SwiGLU (common/feed_forward.hpp) and the residual add (common/decoder_layer.cpp)
+// SwiGLU (common/layers/feed_forward.hpp) and the residual add (common/layers/decoder_layer.cpp)
 
 class ElementCount : public GpuTestWithParam<int> {};
 
@@ -304,7 +305,7 @@ INSTANTIATE_TEST_SUITE_P(Sizes, SwigluFused,
                          sizes_name<FusedSizes>);
 
 // ---------------------------------------------------------------------------------------------
-// Greedy sampling (common/sampler.hpp, argmax)
+// Greedy sampling (common/model/sampler.hpp, argmax)
 
 using ArgmaxSizes = std::tuple<int, int>;  // rows, vocab
 class Argmax : public GpuTestWithParam<ArgmaxSizes> {};
@@ -341,7 +342,7 @@ INSTANTIATE_TEST_SUITE_P(Sizes, Argmax,
                          sizes_name<ArgmaxSizes>);
 
 // ---------------------------------------------------------------------------------------------
-// The router (common/moe_router.hpp) and the MoE gather / scatter (common/moe.cpp)
+// The router (common/layers/moe_router.hpp) and the MoE gather / scatter (common/layers/moe.cpp)
 
 using RouterCase = std::tuple<int, int, int>;  // tokens, experts, top_k
 class Router : public GpuTestWithParam<RouterCase> {};

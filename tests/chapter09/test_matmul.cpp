@@ -1,5 +1,6 @@
-// gpu::linear and gpu::matmul against their CPU twins in common/matmul.hpp, on random inputs, at
-// sizes that are and are not multiples of the block size (256) and the warp widths (32, 64).
+// gpu::linear and gpu::matmul against their CPU twins in common/tensors/matmul.hpp, on random
+// inputs, at sizes that are and are not multiples of the block size (256) and the warp widths (32,
+// 64).
 #include <gtest/gtest.h>
 
 #include <cstdint>
@@ -8,8 +9,8 @@
 #include <tuple>
 #include <vector>
 
-#include "common/matmul.hpp"
-#include "common/tensor.hpp"
+#include "common/tensors/matmul.hpp"
+#include "common/tensors/tensor.hpp"
 #include "gpu/device.hpp"
 #include "gpu/matmul.hpp"
 #include "tests/chapter09/gpu_test.hpp"

@@ -11,13 +11,13 @@
 #include <string>
 #include <vector>
 
-#include "common/activation_dump.hpp"
-#include "common/data_paths.hpp"
-#include "common/error.hpp"
-#include "common/generation.hpp"
-#include "common/model.hpp"
-#include "common/sampler.hpp"
-#include "common/synthetic_model.hpp"
+#include "common/debugging/activation_dump.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/model/generation.hpp"
+#include "common/model/model.hpp"
+#include "common/model/sampler.hpp"
+#include "common/model/synthetic_model.hpp"
+#include "common/tensors/error.hpp"
 #include "gpu/gpu_model.hpp"
 #include "gpu/gpu_session.hpp"
 #include "tests/chapter09/gpu_test.hpp"

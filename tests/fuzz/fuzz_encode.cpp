@@ -12,12 +12,12 @@
 #include <string>
 #include <string_view>
 
-#include "common/byte_pair_encoding.hpp"
-#include "common/error.hpp"
-#include "common/tokenizer.hpp"
-#include "common/toy_vocabulary.hpp"
-#include "common/utf8.hpp"
-#include "common/utf8_stream_decoder.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/byte_pair_encoding.hpp"
+#include "common/tokenizer/tokenizer.hpp"
+#include "common/tokenizer/toy_vocabulary.hpp"
+#include "common/tokenizer/utf8.hpp"
+#include "common/tokenizer/utf8_stream_decoder.hpp"
 
 namespace {
 

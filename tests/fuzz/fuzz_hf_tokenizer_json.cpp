@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "common/error.hpp"
-#include "common/hf_tokenizer_json.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/hf_tokenizer_json.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -5,8 +5,8 @@
 #include <cstdint>
 #include <string_view>
 
-#include "common/error.hpp"
-#include "common/tiktoken_ranks.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/tiktoken_ranks.hpp"
 
 extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size) {
   const std::string_view text(reinterpret_cast<const char*>(data), size);

@@ -4,7 +4,7 @@
 #include <memory>
 #include <mutex>
 
-#include "common/data_paths.hpp"
+#include "common/debugging/data_paths.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace llama4::testing {

@@ -3,11 +3,11 @@
 
 #include <string>
 
-#include "common/checkpoint.hpp"
-#include "common/checkpoint_weights.hpp"
-#include "common/model_config.hpp"
-#include "common/safetensors.hpp"
-#include "common/tensor.hpp"
+#include "common/tensors/checkpoint.hpp"
+#include "common/tensors/checkpoint_weights.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "common/tensors/tensor.hpp"
 
 namespace llama4::testing {
 

@@ -11,8 +11,8 @@
 #include <mutex>
 #include <sstream>
 
-#include "common/data_paths.hpp"
-#include "common/error.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/tensors/error.hpp"
 
 namespace llama4::testing {
 

@@ -8,10 +8,10 @@
 #include <string_view>
 #include <vector>
 
-#include "common/data_paths.hpp"
-#include "common/golden.hpp"
-#include "common/safetensors.hpp"
-#include "common/tensor.hpp"
+#include "common/debugging/data_paths.hpp"
+#include "common/debugging/golden.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "common/tensors/tensor.hpp"
 
 namespace llama4::testing {
 

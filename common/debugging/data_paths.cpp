@@ -1,0 +1,53 @@
+#include "common/debugging/data_paths.hpp"
+
+#include <cstdlib>
+#include <cstring>
+#include <iostream>
+#include <string>
+
+namespace llama4 {
+namespace {
+
+// LLAMA4_SOURCE_DIR is the repository root, set by common/CMakeLists.txt.
+std::filesystem::path from_environment_or(const char* variable,
+                                          const std::filesystem::path& fallback) {
+  const char* value = std::getenv(variable);
+  if (value != nullptr && *value != '\0') return value;
+  return fallback;
+}
+
+}  // namespace
+
+std::filesystem::path golden_data_dir() {
+  return from_environment_or("LLAMA4_GOLDEN_DIR",
+                             std::filesystem::path(LLAMA4_SOURCE_DIR) / "golden" / "data");
+}
+
+std::filesystem::path default_tokenizer_path() {
+  return from_environment_or("LLAMA4_TOKENIZER", (std::filesystem::path(LLAMA4_SOURCE_DIR) / ".." /
+                                                  "shared" / "llama4" / "tokenizer.model")
+                                                     .lexically_normal());
+}
+
+std::filesystem::path golden_model_dir(const char* name) {
+  return golden_data_dir() / name;
+}
+
+std::filesystem::path golden_activations_path(const char* model_name) {
+  return golden_data_dir() / ("activations-" + std::string(model_name) + ".safetensors");
+}
+
+std::optional<std::string> model_option(int argc, char** argv) {
+  std::optional<std::string> model;
+  for (int i = 1; i < argc; ++i) {
+    if (std::strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
+      model = argv[++i];
+    } else {
+      std::cerr << "usage: " << argv[0] << " [--model DIR]\n";
+      std::exit(2);
+    }
+  }
+  return model;
+}
+
+}  // namespace llama4

@@ -1,0 +1,63 @@
+#include "common/layers/kv_cache.hpp"
+
+#include <algorithm>
+#include <cstring>
+
+#include "common/tensors/error.hpp"
+
+namespace llama4 {
+
+LayerKVCache::LayerKVCache(std::int64_t kv_heads, std::int64_t head_dim, std::int64_t capacity,
+                           std::optional<std::int64_t> chunk_size)
+    : row_size_(kv_heads * head_dim), capacity_(capacity), chunk_size_(chunk_size) {
+  if (kv_heads <= 0 || head_dim <= 0 || capacity <= 0) fail("KV cache: sizes must be positive");
+  if (chunk_size && *chunk_size <= 0) fail("KV cache: chunk size must be positive");
+  slots_ = chunk_size ? std::min(capacity, *chunk_size) : capacity;
+  keys_.resize(static_cast<std::size_t>(slots_ * row_size_));
+  values_.resize(static_cast<std::size_t>(slots_ * row_size_));
+}
+
+std::int64_t LayerKVCache::slot_of(std::int64_t position) const {
+  return chunk_size_ ? position % *chunk_size_ : position;
+}
+
+void LayerKVCache::append(std::int64_t position, const float* key, const float* value) {
+  if (position != next_position_) {
+    fail("KV cache: expected position ", next_position_, " next, got ", position);
+  }
+  if (position >= capacity_) {
+    fail("KV cache: position ", position, " is past the context length ", capacity_);
+  }
+  const std::int64_t slot = slot_of(position);
+  std::memcpy(keys_.data() + slot * row_size_, key,
+              static_cast<std::size_t>(row_size_) * sizeof(float));
+  std::memcpy(values_.data() + slot * row_size_, value,
+              static_cast<std::size_t>(row_size_) * sizeof(float));
+  ++next_position_;
+}
+
+std::int64_t LayerKVCache::first_visible(std::int64_t position) const {
+  return chunk_size_ ? (position / *chunk_size_) * *chunk_size_ : 0;
+}
+
+void LayerKVCache::check_range(std::int64_t first, std::int64_t last) const {
+  if (first < 0 || last < first || last >= next_position_ || first < next_position_ - slots_) {
+    fail("KV cache: positions ", first, "..", last, " are not all in the cache (it holds ",
+         std::max<std::int64_t>(0, next_position_ - slots_), "..", next_position_ - 1, ")");
+  }
+  if (slot_of(last) - slot_of(first) != last - first) {
+    fail("KV cache: positions ", first, "..", last, " cross a chunk boundary");
+  }
+}
+
+const float* LayerKVCache::keys(std::int64_t first, std::int64_t last) const {
+  check_range(first, last);
+  return keys_.data() + slot_of(first) * row_size_;
+}
+
+const float* LayerKVCache::values(std::int64_t first, std::int64_t last) const {
+  check_range(first, last);
+  return values_.data() + slot_of(first) * row_size_;
+}
+
+}  // namespace llama4

@@ -1,0 +1,99 @@
+#include "common/model/generation.hpp"
+
+#include <algorithm>
+#include <chrono>
+#include <cmath>
+
+#include "common/tensors/error.hpp"
+
+namespace llama4 {
+namespace {
+
+double seconds_since(std::chrono::steady_clock::time_point start) {
+  return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+}
+
+std::span<const float> row_of(const Tensor& logits, std::int64_t row) {
+  const auto width = static_cast<std::size_t>(logits.dim(1));
+  return {logits.data<float>() + static_cast<std::size_t>(row) * width, width};
+}
+
+}  // namespace
+
+GenerationResult generate(InferenceSession& session, Sampler& sampler,
+                          std::span<const std::int32_t> prompt, std::int64_t max_new_tokens,
+                          std::span<const std::int32_t> stop_ids,
+                          const std::function<bool(std::int32_t)>& on_token,
+                          std::vector<std::int32_t> history) {
+  if (prompt.empty()) fail("the prompt is empty: there is nothing to continue");
+  if (session.position() + static_cast<std::int64_t>(prompt.size()) > session.context_length()) {
+    fail("the prompt (", prompt.size(), " tokens",
+         session.position() > 0 ? " after the conversation so far" : "",
+         ") does not fit the context of ", session.context_length(), " tokens; raise --ctx");
+  }
+  GenerationResult result;
+  result.stats.prompt_tokens = static_cast<std::int64_t>(prompt.size());
+  history.insert(history.end(), prompt.begin(), prompt.end());
+
+  // Prefill: the whole prompt in one pass; only its last row of logits is needed.
+  const auto start = std::chrono::steady_clock::now();
+  Tensor logits = session.forward(prompt, LogitRows::last);
+  result.stats.prefill_seconds = seconds_since(start);
+
+  std::chrono::steady_clock::time_point first_token_at;
+  while (static_cast<std::int64_t>(result.tokens.size()) < max_new_tokens) {
+    const std::int32_t token = sampler.sample(row_of(logits, 0), history);
+    result.tokens.push_back(token);
+    history.push_back(token);
+    if (result.tokens.size() == 1) {
+      first_token_at = std::chrono::steady_clock::now();
+      result.stats.time_to_first_token = seconds_since(start);
+    }
+    if (std::find(stop_ids.begin(), stop_ids.end(), token) != stop_ids.end()) {
+      result.reason = StopReason::stop_token;
+      break;
+    }
+    if (on_token && !on_token(token)) {
+      result.reason = StopReason::callback;
+      break;
+    }
+    if (static_cast<std::int64_t>(result.tokens.size()) == max_new_tokens) break;
+    if (session.position() >= session.context_length()) {
+      result.reason = StopReason::context_full;
+      break;
+    }
+    logits =
+        session.forward(std::span(&result.tokens.back(), 1), LogitRows::last);  // decode one token
+  }
+  result.stats.generated_tokens = static_cast<std::int64_t>(result.tokens.size());
+  if (!result.tokens.empty()) result.stats.decode_seconds = seconds_since(first_token_at);
+  return result;
+}
+
+PerplexityResult perplexity(InferenceSession& session, std::span<const std::int32_t> tokens) {
+  if (tokens.size() < 2) fail("perplexity needs at least 2 tokens, got ", tokens.size());
+  PerplexityResult result;
+  double total = 0;
+  const auto window = static_cast<std::size_t>(session.context_length());
+  for (std::size_t begin = 0; begin + 1 < tokens.size(); begin += window) {
+    const std::size_t end = std::min(tokens.size(), begin + window);
+    session.reset();
+    const Tensor logits =
+        session.forward(tokens.subspan(begin, end - begin), LogitRows::all);  // [n, V]
+    for (std::size_t t = begin; t + 1 < end; ++t) {
+      // -log softmax(logits)[next] = log Σ exp(z) - z_next, computed stably around the max.
+      const std::span<const float> row = row_of(logits, static_cast<std::int64_t>(t - begin));
+      const float max_logit = *std::max_element(row.begin(), row.end());
+      double sum = 0;
+      for (float z : row) sum += std::exp(static_cast<double>(z - max_logit));
+      total += std::log(sum) + max_logit - row[static_cast<std::size_t>(tokens[t + 1])];
+      ++result.predicted_tokens;
+    }
+  }
+  session.reset();
+  result.mean_negative_log_likelihood = total / static_cast<double>(result.predicted_tokens);
+  result.perplexity = std::exp(result.mean_negative_log_likelihood);
+  return result;
+}
+
+}  // namespace llama4

@@ -1,0 +1,123 @@
+#include "common/model/model.hpp"
+
+#include "common/layers/embedding.hpp"
+#include "common/layers/rms_norm.hpp"
+#include "common/layers/rope.hpp"
+#include "common/tensors/checkpoint_weights.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/matmul.hpp"
+
+namespace llama4 {
+
+std::size_t KVCache::bytes() const {
+  std::size_t total = 0;
+  for (const LayerKVCache& layer : layers) total += layer.bytes();
+  return total;
+}
+
+void KVCache::clear() {
+  for (LayerKVCache& layer : layers) layer.clear();
+}
+
+Model Model::load(const std::filesystem::path& directory) {
+  ModelConfig config = load_model_config(directory);
+  return Model(std::move(config), Checkpoint::open(directory));
+}
+
+Model::Model(ModelConfig config, Checkpoint checkpoint)
+    : config_(std::move(config)),
+      checkpoint_(std::move(checkpoint)),
+      inverse_frequencies_(
+          rope_inverse_frequencies(config_.head_dim, config_.rope_theta, config_.rope_scaling)) {
+  const WeightNames names(checkpoint_);
+  const std::int64_t vocab = config_.vocab_size, hidden = config_.hidden_size;
+  embedding_ = load_weight(checkpoint_, names.embedding(), {vocab, hidden});
+  for (std::int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) {
+    layers_.emplace_back(config_, layer, checkpoint_, names, inverse_frequencies_);
+  }
+  final_norm_ = load_weight(checkpoint_, names.final_norm(), {hidden});
+  // Llama 4 does not tie the LM head to the embedding, but a config may say it does.
+  lm_head_ = config_.tie_word_embeddings && !checkpoint_.contains(names.lm_head())
+                 ? embedding_
+                 : load_weight(checkpoint_, names.lm_head(), {vocab, hidden});
+}
+
+KVCache Model::make_cache(std::int64_t context_length) const {
+  if (context_length <= 0) fail("context length must be positive, got ", context_length);
+  KVCache cache;
+  cache.context_length = context_length;
+  for (const DecoderLayer& layer : layers_)
+    cache.layers.push_back(layer.make_cache(context_length));
+  return cache;
+}
+
+Tensor Model::forward(std::span<const std::int32_t> tokens, KVCache& cache, LogitRows rows,
+                      ActivationRecorder* recorder) const {
+  const auto count = static_cast<std::int64_t>(tokens.size());
+  if (count == 0) fail("forward: no tokens to process");
+  if (cache.layers.size() != layers_.size())
+    fail("forward: the KV cache was made for another model");
+  const std::int64_t start = cache.next_position();
+  if (start + count > cache.context_length) {
+    fail("the sequence would reach ", start + count, " tokens, past the context length ",
+         cache.context_length, " (positions ", start, "..", start + count - 1,
+         "); raise --ctx or shorten the prompt");
+  }
+
+  Tensor x = embed_tokens(tokens, embedding_);  // [T, H]
+  if (recorder != nullptr) recorder->record("embedding", x);
+  for (std::size_t layer = 0; layer < layers_.size(); ++layer) {
+    x = layers_[layer].forward(x, cache.layers[layer], recorder);
+  }
+  // Only the rows we need go through the final norm and the (large) LM head.
+  const Tensor last_rows = rows == LogitRows::all ? x : x.slice(0, count - 1, count);
+  const Tensor normed = rms_norm(last_rows, final_norm_, static_cast<float>(config_.rms_norm_eps));
+  if (recorder != nullptr) recorder->record("final_norm", normed);
+  Tensor logits = linear(normed, lm_head_);  // [rows, V]
+  if (recorder != nullptr) recorder->record("logits", logits);
+  return logits;
+}
+
+std::uint64_t Model::bytes_read_per_token() const {
+  // One embedding row, then every layer's norms, attention projections and feed-forward, then the
+  // final norm and the whole LM head. Of the routed experts only the chosen ones are read.
+  std::uint64_t bytes =
+      embedding_.dim(1) * dtype_size(embedding_.dtype()) + final_norm_.nbytes() + lm_head_.nbytes();
+  for (const DecoderLayer& layer : layers_) {
+    const AttentionWeights& attention = layer.attention().weights();
+    bytes += layer.input_norm().nbytes() + layer.post_attention_norm().nbytes() +
+             attention.q_proj.nbytes() + attention.k_proj.nbytes() + attention.v_proj.nbytes() +
+             attention.o_proj.nbytes();
+    const FeedForward& dense = layer.moe() ? layer.moe()->weights().shared_expert : *layer.mlp();
+    bytes += dense.gate_proj.nbytes() + dense.up_proj.nbytes() + dense.down_proj.nbytes();
+    if (const MoeLayer* moe = layer.moe()) {
+      const MoeWeights& w = moe->weights();
+      const auto experts = static_cast<std::uint64_t>(w.gate_up_proj.dim(0));
+      const std::uint64_t per_expert = (w.gate_up_proj.nbytes() + w.down_proj.nbytes()) / experts;
+      bytes +=
+          w.router.nbytes() + per_expert * static_cast<std::uint64_t>(config_.num_experts_per_tok);
+    }
+  }
+  return bytes;
+}
+
+std::uint64_t Model::flops_per_token() const {
+  // Every weight element read in a decode step is used in one multiply-add (norms aside).
+  return 2 * bytes_read_per_token() / dtype_size(lm_head_.dtype());
+}
+
+void Model::touch_weights(const std::function<void(std::uint64_t, std::uint64_t)>& progress) const {
+  const std::uint64_t total = checkpoint_.total_bytes();
+  std::uint64_t done = 0;
+  volatile std::uint8_t sink = 0;
+  for (const std::string& name : checkpoint_.names()) {
+    const Tensor tensor = checkpoint_.tensor(name);
+    const auto* bytes = reinterpret_cast<const std::uint8_t*>(tensor.raw_data());
+    for (std::size_t offset = 0; offset < tensor.nbytes(); offset += 4096)
+      sink = sink + bytes[offset];
+    done += tensor.nbytes();
+    progress(done, total);
+  }
+}
+
+}  // namespace llama4

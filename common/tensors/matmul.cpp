@@ -1,0 +1,318 @@
+#include "common/tensors/matmul.hpp"
+
+#include <omp.h>
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+#include <vector>
+
+#include "common/tensors/error.hpp"
+
+namespace llama4 {
+namespace {
+
+// Both operands must be plain row-major matrices with matching inner sizes; say which one is not.
+void check_operands(const Tensor& x, const Tensor& weight, const Tensor& y, std::int64_t in,
+                    std::int64_t out, const char* function) {
+  if (x.rank() != 2 || weight.rank() != 2) {
+    fail(function, ": x ", shape_string(x.shape()), " and weight ", shape_string(weight.shape()),
+         " must both be matrices");
+  }
+  if (x.dtype() != DType::F32) fail(function, ": x must be F32, got ", dtype_name(x.dtype()));
+  if (!is_floating_point(weight.dtype())) {
+    fail(function, ": weight dtype ", dtype_name(weight.dtype()), " is not supported");
+  }
+  if (!x.is_contiguous() || !weight.is_contiguous()) {
+    fail(function, ": operands must be contiguous (x ", shape_string(x.shape()), ", weight ",
+         shape_string(weight.shape()), ")");
+  }
+  if (x.dim(1) != in) {
+    fail(function, ": x ", shape_string(x.shape()), " does not fit weight ",
+         shape_string(weight.shape()));
+  }
+  expect_shape(y, {x.dim(0), out}, std::string(function) + " output");
+  if (!y.is_contiguous() || y.dtype() != DType::F32)
+    fail(function, ": output must be contiguous F32");
+}
+
+// Below this many multiply-adds a product runs on one thread: waking the other threads costs more
+// than the work (and a thread that spins while the machine is busy can cost milliseconds).
+constexpr std::int64_t kParallelWork = 1 << 16;
+
+// FloatVector is 16 floats the compiler keeps in one vector register (two on 256-bit machines). We
+// spell the vectors out (a GCC/Clang extension) because what matters in these kernels is how many
+// independent sums are in flight and what stays in registers, and the auto-vectoriser decided both
+// badly: it kept accumulators in memory and added into a single register, so every multiply-add
+// waited for the one before it.
+using FloatVector = float __attribute__((vector_size(64)));
+using Bits32Vector = std::uint32_t __attribute__((vector_size(64)));
+using Bits16Vector = std::uint16_t __attribute__((vector_size(32)));
+constexpr std::int64_t kVectorLanes = 16;
+
+inline FloatVector load_vector(const float* source) {
+  FloatVector v;
+  std::memcpy(&v, source, sizeof v);
+  return v;
+}
+inline FloatVector load_vector(
+    const bfloat16* source) {  // 16 bf16 -> 16 f32: zero-extend, shift up
+  Bits16Vector narrow;
+  std::memcpy(&narrow, source, sizeof narrow);
+  return reinterpret_cast<FloatVector>(__builtin_convertvector(narrow, Bits32Vector) << 16);
+}
+inline FloatVector load_vector(const float16* source) {  // no vector shortcut for f16: one by one
+  FloatVector v;
+  for (int l = 0; l < kVectorLanes; ++l) v[l] = float16_to_float(source[l]);
+  return v;
+}
+
+inline float sum_lanes(FloatVector v) {
+  float sum = 0.0f;
+  for (int l = 0; l < kVectorLanes; ++l) sum += v[l];
+  return sum;
+}
+
+// One dot product, x[i] * w[i] summed in f32: the whole of decode's work. Four independent
+// accumulators, because one would make each multiply-add wait for the previous (about 4 cycles per
+// 16 weights: slower than memory delivers them).
+template <class Weight>
+inline float dot(const float* x, const Weight* w, std::int64_t n) {
+  FloatVector sums[4] = {};
+  std::int64_t i = 0;
+  for (; i + 4 * kVectorLanes <= n; i += 4 * kVectorLanes) {
+    for (int k = 0; k < 4; ++k) {
+      sums[k] += load_vector(x + i + k * kVectorLanes) * load_vector(w + i + k * kVectorLanes);
+    }
+  }
+  for (; i + kVectorLanes <= n; i += kVectorLanes)
+    sums[0] += load_vector(x + i) * load_vector(w + i);
+  float sum = sum_lanes((sums[0] + sums[1]) + (sums[2] + sums[3]));
+  for (; i < n; ++i) sum += x[i] * to_float(w[i]);  // the last n % 16
+  return sum;
+}
+
+// Prefill needs a different kernel. The dot product above loads one x value and one weight for
+// every multiply-add, so loads, not arithmetic, set its pace: fine for decode, where every weight
+// is used once anyway, but prefill has many rows of x to reuse each weight for. So prefill computes
+// a 4 x 4 tile of y at a time: each 16-wide slice of x and of W is loaded once and used in four
+// multiply-adds.
+//
+// y[r0..r0+3, o0..o0+3] = x[r0..r0+3, :] · W[o0..o0+3, :]ᵀ
+template <class Weight>
+void linear_tile_4x4(const float* x, const Weight* weight, float* y, std::int64_t in,
+                     std::int64_t out, std::int64_t r0, std::int64_t o0) {
+  FloatVector accumulator[4][4] = {};
+  std::int64_t i = 0;
+  for (; i + kVectorLanes <= in; i += kVectorLanes) {
+    FloatVector w[4];
+    for (int b = 0; b < 4; ++b) w[b] = load_vector(weight + (o0 + b) * in + i);
+    for (int a = 0; a < 4; ++a) {
+      const FloatVector x_slice = load_vector(x + (r0 + a) * in + i);
+      for (int b = 0; b < 4; ++b) accumulator[a][b] += x_slice * w[b];
+    }
+  }
+  for (int a = 0; a < 4; ++a) {
+    for (int b = 0; b < 4; ++b) {
+      float sum = sum_lanes(accumulator[a][b]);
+      for (std::int64_t tail = i; tail < in; ++tail) {  // the last in % 16 elements
+        sum += x[(r0 + a) * in + tail] * to_float(weight[(o0 + b) * in + tail]);
+      }
+      y[(r0 + a) * out + o0 + b] = sum;
+    }
+  }
+}
+
+// y[r, o] = dot(x[r, :], W[o, :]). Threads split the output features, so each weight row is read
+// from memory once and reused for every row of x while it sits in cache. With four or more rows
+// (prefill), whole 4 x 4 tiles go through linear_tile_4x4; the leftover rows use dot products.
+template <class Weight>
+void linear_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
+                   std::int64_t in, std::int64_t out) {
+  const std::int64_t tiled_rows = rows / 4 * 4;  // 0 for decode
+#pragma omp parallel for schedule(static) if (rows * in * out > kParallelWork)
+  for (std::int64_t o = 0; o < out; o += 4) {
+    const std::int64_t o_end = std::min(o + 4, out);
+    const bool full_tile = o_end - o == 4;
+    if (full_tile) {
+      for (std::int64_t r = 0; r < tiled_rows; r += 4) linear_tile_4x4(x, weight, y, in, out, r, o);
+    }
+    for (std::int64_t oo = o; oo < o_end; ++oo) {
+      for (std::int64_t r = full_tile ? tiled_rows : 0; r < rows; ++r) {
+        y[r * out + oo] = dot(x + r * in, weight + oo * in, in);
+      }
+    }
+  }
+}
+
+// The input-major product: y[r0..r0+R-1, c0..c0+16V-1] = x[r0.., :] · W[:, c0..c0+16V-1]. Row i of
+// W is contiguous, so the kernel walks down W one row at a time, loading V vectors of it and adding
+// x[r, i] times them into R x V accumulators kept in registers. Prefill uses 4 x 4 tiles (4 rows,
+// 64 columns): each weight vector is loaded once and used four times. Decode uses 1 x 4.
+template <int R, int V, class Weight>
+void matmul_tile(const float* x, const Weight* weight, float* y, std::int64_t in, std::int64_t out,
+                 std::int64_t r0, std::int64_t c0) {
+  FloatVector accumulator[R][V] = {};
+  for (std::int64_t i = 0; i < in; ++i) {
+    FloatVector w[V];
+    for (int v = 0; v < V; ++v) w[v] = load_vector(weight + i * out + c0 + v * kVectorLanes);
+    for (int a = 0; a < R; ++a) {
+      const float x_value = x[(r0 + a) * in + i];
+      for (int v = 0; v < V; ++v) accumulator[a][v] += x_value * w[v];
+    }
+  }
+  for (int a = 0; a < R; ++a) {
+    for (int v = 0; v < V; ++v) {
+      std::memcpy(y + (r0 + a) * out + c0 + v * kVectorLanes, &accumulator[a][v],
+                  sizeof(FloatVector));
+    }
+  }
+}
+
+// Decode (fewer than 4 rows of x): the threads split the ROWS of W, the input dimension, instead of
+// its columns. Each thread then reads one contiguous slab of W from start to end, the access
+// pattern memory serves fastest, adding x[r, i] · W[i, :] for its rows i into its own partial copy
+// of y; the copies are summed at the end. Splitting the columns instead made every thread hop from
+// row to row of W in pieces of a few hundred bytes, which ran at half the memory bandwidth.
+template <class Weight>
+void matmul_decode_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
+                          std::int64_t in, std::int64_t out) {
+  const int threads = rows * in * out > kParallelWork ? omp_get_max_threads() : 1;
+  const std::int64_t vector_end = out / kVectorLanes * kVectorLanes;
+  std::vector<float> partial(static_cast<std::size_t>(threads * rows * out),
+                             0.0f);  // [threads, rows, out]
+#pragma omp parallel num_threads(threads)
+  {
+    const std::int64_t t = omp_get_thread_num();
+    const std::int64_t first = in * t / threads, last = in * (t + 1) / threads;
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float* sums = partial.data() + (t * rows + r) * out;
+      // Four rows of W per pass over the partial sums, so each sum is loaded and stored once per
+      // four weight vectors (a wide W's partial row does not fit in L1).
+      std::int64_t i = first;
+      for (; i + 4 <= last; i += 4) {
+        const float* xs = x + r * in + i;
+        const Weight* w = weight + i * out;
+        for (std::int64_t c = 0; c < vector_end; c += kVectorLanes) {
+          FloatVector s = load_vector(sums + c);
+          s += xs[0] * load_vector(w + c) + xs[1] * load_vector(w + out + c);
+          s += xs[2] * load_vector(w + 2 * out + c) + xs[3] * load_vector(w + 3 * out + c);
+          std::memcpy(sums + c, &s, sizeof s);
+        }
+        for (std::int64_t c = vector_end; c < out; ++c) {
+          for (int k = 0; k < 4; ++k) sums[c] += xs[k] * to_float(w[k * out + c]);
+        }
+      }
+      for (; i < last; ++i) {  // the last rows of this thread's slab
+        const float x_value = x[r * in + i];
+        const Weight* w = weight + i * out;
+        for (std::int64_t c = 0; c < out; ++c) sums[c] += x_value * to_float(w[c]);
+      }
+    }
+  }
+  for (std::int64_t r = 0; r < rows; ++r) {
+    for (std::int64_t c = 0; c < out; ++c) {
+      float sum = 0.0f;
+      for (int t = 0; t < threads; ++t)
+        sum += partial[static_cast<std::size_t>((t * rows + r) * out + c)];
+      y[r * out + c] = sum;
+    }
+  }
+}
+
+// y[r, :] = sum_i x[r, i] * W[i, :]. Threads split the output columns into groups of 64 (four
+// vectors); each group goes through register tiles, 4 rows at a time, then one at a time. Columns
+// past the last whole vector (out % 16) are summed one by one. Fewer than 4 rows: the decode
+// kernel.
+template <class Weight>
+void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
+                   std::int64_t in, std::int64_t out) {
+  if (rows < 4) return matmul_decode_kernel(x, weight, y, rows, in, out);
+  const std::int64_t vectors = out / kVectorLanes;
+  const std::int64_t tiled_rows = rows / 4 * 4;
+  constexpr std::int64_t group_vectors = 4;
+  const std::int64_t groups = (vectors + group_vectors - 1) / group_vectors;
+#pragma omp parallel for schedule(static) if (rows * in * out > kParallelWork)
+  for (std::int64_t group = 0; group < groups; ++group) {
+    const std::int64_t first_vector = group * group_vectors;
+    const std::int64_t c0 = first_vector * kVectorLanes;
+    if (vectors - first_vector < group_vectors) {  // the last, partial group: a vector at a time
+      for (std::int64_t v = first_vector; v < vectors; ++v) {
+        for (std::int64_t r = 0; r < rows; ++r)
+          matmul_tile<1, 1>(x, weight, y, in, out, r, v * kVectorLanes);
+      }
+    } else {
+      for (std::int64_t r = 0; r < tiled_rows; r += 4)
+        matmul_tile<4, 4>(x, weight, y, in, out, r, c0);
+      for (std::int64_t r = tiled_rows; r < rows; ++r)
+        matmul_tile<1, 4>(x, weight, y, in, out, r, c0);
+    }
+  }
+  for (std::int64_t c = vectors * kVectorLanes; c < out; ++c) {
+    for (std::int64_t r = 0; r < rows; ++r) {
+      float sum = 0.0f;
+      for (std::int64_t i = 0; i < in; ++i) sum += x[r * in + i] * to_float(weight[i * out + c]);
+      y[r * out + c] = sum;
+    }
+  }
+}
+
+}  // namespace
+
+void linear(const Tensor& x, const Tensor& weight, Tensor& y) {
+  if (weight.rank() != 2) fail("linear: weight ", shape_string(weight.shape()), " is not a matrix");
+  const std::int64_t out = weight.dim(0);
+  const std::int64_t in = weight.dim(1);
+  check_operands(x, weight, y, in, out, "linear");
+  const float* x_data = x.data<float>();
+  float* y_data = y.mutable_data<float>();
+  const std::int64_t rows = x.dim(0);
+  switch (weight.dtype()) {
+    case DType::BF16:
+      return linear_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
+    case DType::F16:
+      return linear_kernel(x_data, weight.data<float16>(), y_data, rows, in, out);
+    default:
+      return linear_kernel(x_data, weight.data<float>(), y_data, rows, in, out);
+  }
+}
+
+Tensor linear(const Tensor& x, const Tensor& weight) {
+  if (x.rank() != 2 || weight.rank() != 2) {
+    fail("linear: x ", shape_string(x.shape()), " and weight ", shape_string(weight.shape()),
+         " must both be matrices");
+  }
+  Tensor y = Tensor::zeros({x.dim(0), weight.dim(0)});
+  linear(x, weight, y);
+  return y;
+}
+
+void matmul(const Tensor& x, const Tensor& weight, Tensor& y) {
+  if (weight.rank() != 2) fail("matmul: weight ", shape_string(weight.shape()), " is not a matrix");
+  const std::int64_t in = weight.dim(0);
+  const std::int64_t out = weight.dim(1);
+  check_operands(x, weight, y, in, out, "matmul");
+  const float* x_data = x.data<float>();
+  float* y_data = y.mutable_data<float>();
+  const std::int64_t rows = x.dim(0);
+  switch (weight.dtype()) {
+    case DType::BF16:
+      return matmul_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
+    case DType::F16:
+      return matmul_kernel(x_data, weight.data<float16>(), y_data, rows, in, out);
+    default:
+      return matmul_kernel(x_data, weight.data<float>(), y_data, rows, in, out);
+  }
+}
+
+Tensor matmul(const Tensor& x, const Tensor& weight) {
+  if (x.rank() != 2 || weight.rank() != 2) {
+    fail("matmul: x ", shape_string(x.shape()), " and weight ", shape_string(weight.shape()),
+         " must both be matrices");
+  }
+  Tensor y = Tensor::zeros({x.dim(0), weight.dim(1)});
+  matmul(x, weight, y);
+  return y;
+}
+
+}  // namespace llama4

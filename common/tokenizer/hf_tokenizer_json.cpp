@@ -1,0 +1,187 @@
+#include "common/tokenizer/hf_tokenizer_json.hpp"
+
+#include <nlohmann/json.hpp>
+
+#include "common/tensors/error.hpp"
+#include "common/tensors/mapped_file.hpp"
+#include "common/tokenizer/byte_level_alphabet.hpp"
+#include "common/tokenizer/pretokenizer.hpp"
+
+namespace llama4 {
+namespace {
+
+using Json = nlohmann::json;
+
+const Json& member(const Json& object, const char* key, std::string_view where,
+                   std::string_view source) {
+  if (!object.is_object() || !object.contains(key)) {
+    fail(source, ": ", where, " has no \"", key, "\"");
+  }
+  return object[key];
+}
+
+// True if the pre-tokenizer (possibly a Sequence of them) splits with Llama 4's pattern.
+bool splits_with_o200k(const Json& pre_tokenizer) {
+  if (!pre_tokenizer.is_object()) return false;
+  const auto type = pre_tokenizer.find("type");
+  if (type == pre_tokenizer.end() || !type->is_string()) return false;
+  if (*type == "Sequence") {
+    const auto parts = pre_tokenizer.find("pretokenizers");
+    if (parts == pre_tokenizer.end() || !parts->is_array()) return false;
+    for (const Json& part : *parts) {
+      if (splits_with_o200k(part)) return true;
+    }
+    return false;
+  }
+  if (*type != "Split") return false;
+  const auto pattern = pre_tokenizer.find("pattern");
+  if (pattern == pre_tokenizer.end() || !pattern->is_object()) return false;
+  const auto regex = pattern->find("Regex");
+  return regex != pattern->end() && regex->is_string() &&
+         regex->get_ref<const std::string&>() == kO200kPattern;
+}
+
+void check_byte_level_bpe(const Json& model, std::string_view source) {
+  const Json& type = member(model, "type", "\"model\"", source);
+  if (!type.is_string() || type != "BPE") {
+    fail(source, ": \"model\" is of type ", type.dump(), "; only byte-level \"BPE\" is supported");
+  }
+  const auto byte_fallback = model.find("byte_fallback");
+  if (byte_fallback != model.end() && byte_fallback->is_boolean() && byte_fallback->get<bool>()) {
+    fail(source, ": the BPE model uses byte_fallback, so it is not a byte-level BPE");
+  }
+  for (const char* affix : {"continuing_subword_prefix", "end_of_word_suffix"}) {
+    const auto found = model.find(affix);
+    if (found != model.end() && !found->is_null() && *found != "") {
+      fail(source, ": the BPE model uses a ", affix, ", so it is not a byte-level BPE");
+    }
+  }
+}
+
+// vocab: {"Ġthe": 279, ...} -> token bytes by id; ids must be exactly 0..N-1.
+std::vector<std::string> read_vocab(const Json& vocab, std::string_view source) {
+  if (!vocab.is_object()) fail(source, ": \"model.vocab\" is not a JSON object");
+  if (vocab.empty()) fail(source, ": \"model.vocab\" is empty");
+  std::vector<std::string> tokens(vocab.size());
+  std::vector<bool> seen(vocab.size(), false);
+  for (const auto& [text, id_json] : vocab.items()) {
+    if (!id_json.is_number_integer() || id_json.get<std::int64_t>() < 0 ||
+        id_json.get<std::int64_t>() >= static_cast<std::int64_t>(vocab.size())) {
+      fail(source, ": vocab entry \"", text, "\" has id ", id_json.dump(), "; the ", vocab.size(),
+           " ids must be 0..", vocab.size() - 1);
+    }
+    const auto id = id_json.get<std::size_t>();
+    if (seen[id])
+      fail(source, ": vocab id ", id, " is given to two tokens (one is \"", text, "\")");
+    seen[id] = true;
+    std::optional<std::string> bytes = alphabet_text_to_bytes(text);
+    if (!bytes) {
+      fail(source, ": vocab entry \"", text, "\" (id ", id,
+           ") has a character outside the byte-level alphabet");
+    }
+    tokens[id] = std::move(*bytes);
+  }
+  return tokens;
+}
+
+// One merge as two alphabet strings: "Ġ t" or ["Ġ", "t"].
+std::pair<std::string, std::string> read_merge(const Json& merge, std::size_t index,
+                                               std::string_view source) {
+  if (merge.is_string()) {
+    const std::string& text = merge.get_ref<const std::string&>();
+    const std::size_t space = text.find(' ');
+    if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
+      fail(source, ": merge ", index, " \"", text, "\" is not two tokens separated by one space");
+    }
+    return {text.substr(0, space), text.substr(space + 1)};
+  }
+  if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
+    return {merge[0].get<std::string>(), merge[1].get<std::string>()};
+  }
+  fail(source, ": merge ", index, " is ", merge.dump().substr(0, 80),
+       ", not \"a b\" or [\"a\", \"b\"]");
+}
+
+// The merges must describe tiktoken's rule: see the header.
+void check_merges(const Json& merges, const TokenVocabulary& vocabulary, std::string_view source) {
+  if (!merges.is_array()) fail(source, ": \"model.merges\" is not a JSON array");
+  std::vector<bool> made(static_cast<std::size_t>(vocabulary.size()), false);
+  std::int32_t previous_id = -1;
+  for (std::size_t index = 0; index < merges.size(); ++index) {
+    const auto [left, right] = read_merge(merges[index], index, source);
+    std::int32_t ids[3] = {};
+    const std::string texts[3] = {left, right, left + right};
+    for (int k = 0; k < 3; ++k) {
+      const std::optional<std::string> bytes = alphabet_text_to_bytes(texts[k]);
+      ids[k] = bytes ? vocabulary.find(*bytes) : TokenVocabulary::kNotFound;
+      if (ids[k] == TokenVocabulary::kNotFound) {
+        fail(source, ": merge ", index, " (\"", left, "\" + \"", right, "\") refers to \"",
+             texts[k], "\", which is not in the vocab");
+      }
+    }
+    if (ids[2] < previous_id) {
+      fail(source, ": merge ", index, " (\"", left, "\" + \"", right, "\") makes token ", ids[2],
+           " after a merge that made token ", previous_id,
+           "; merges must come in the order of the ids they make, which is how tiktoken ranks ",
+           "tokens (this file was not converted from a tiktoken vocabulary)");
+    }
+    previous_id = ids[2];
+    made[static_cast<std::size_t>(ids[2])] = true;
+  }
+  for (std::int32_t id = 0; id < vocabulary.size(); ++id) {
+    if (vocabulary.bytes(id).size() > 1 && !made[static_cast<std::size_t>(id)]) {
+      fail(source, ": token ", id, " \"", bytes_to_alphabet_text(vocabulary.bytes(id)),
+           "\" is not made by any merge");
+    }
+  }
+}
+
+std::vector<AddedToken> read_added_tokens(const Json& root, std::string_view source) {
+  std::vector<AddedToken> added;
+  const auto found = root.find("added_tokens");
+  if (found == root.end() || found->is_null()) return added;
+  if (!found->is_array()) fail(source, ": \"added_tokens\" is not a JSON array");
+  for (const Json& entry : *found) {
+    if (!entry.is_object() || !entry.contains("id") || !entry.contains("content") ||
+        !entry["id"].is_number_integer() || !entry["content"].is_string()) {
+      fail(source, ": added token ", entry.dump().substr(0, 80),
+           " needs an integer \"id\" and a string \"content\"");
+    }
+    const auto id = entry["id"].get<std::int64_t>();
+    if (id < 0 || id > INT32_MAX) fail(source, ": added token id ", id, " is out of range");
+    added.push_back({static_cast<std::int32_t>(id), entry["content"].get<std::string>()});
+  }
+  return added;
+}
+
+}  // namespace
+
+HfTokenizerJson parse_hf_tokenizer_json(std::string_view text, std::string_view source) {
+  Json root;
+  try {
+    root = Json::parse(text.begin(), text.end());
+  } catch (const Json::exception& error) {
+    fail(source, ": not valid JSON, or cut short (", error.what(), ")");
+  }
+  if (!root.is_object()) fail(source, ": the top level is not a JSON object");
+  const Json& model = member(root, "model", "the file", source);
+  check_byte_level_bpe(model, source);
+  if (!splits_with_o200k(root.value("pre_tokenizer", Json()))) {
+    fail(source, ": \"pre_tokenizer\" does not split with Llama 4's o200k pattern, so this is ",
+         "not a Llama 4 tokenizer");
+  }
+  HfTokenizerJson result{
+      TokenVocabulary(read_vocab(member(model, "vocab", "\"model\"", source), source), source,
+                      [](std::int32_t id) { return "vocab id " + std::to_string(id); }),
+      read_added_tokens(root, source)};
+  check_merges(member(model, "merges", "\"model\"", source), result.vocabulary, source);
+  return result;
+}
+
+HfTokenizerJson load_hf_tokenizer_json(const std::filesystem::path& path) {
+  const MappedFile file(path);
+  const std::string_view text(reinterpret_cast<const char*>(file.data()), file.size());
+  return parse_hf_tokenizer_json(text, path.string());
+}
+
+}  // namespace llama4
