@@ -230,6 +230,7 @@ __device__ inline float shfl(float value, int source_lane) {
 #endif
 }
 
+// [excerpt block_sum]
 // The sum of `value` over the warp, in lane 0 only (the other lanes hold partial sums). Each step
 // halves the number of values still to add: lane i adds lane i + offset's value.
 __device__ inline float warp_reduce_sum(float value) {
@@ -263,6 +264,7 @@ __device__ inline float block_sum(float value) {
   __syncthreads();  // everyone has read warp_sums before a next call overwrites it
   return total;
 }
+// [end excerpt]
 
 // bf16 <-> f32 by their bits (the formats are explained in common/tensors/bfloat16.hpp). bf16
 // buffers cross kernel interfaces as std::uint16_t: HIP 5.2 has no __hip_bfloat16 type and CUDA's

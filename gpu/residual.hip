@@ -8,11 +8,13 @@
 namespace llama4::gpu {
 namespace {
 
+// [excerpt add_into_kernel]
 // a, b: [count] f32. Grid (ceil(count / 256)).
 __global__ void add_into_kernel(float* a, const float* b, std::int64_t count) {
   const std::int64_t i = static_cast<std::int64_t>(blockIdx.x) * blockDim.x + threadIdx.x;
   if (i < count) a[i] += b[i];
 }
+// [end excerpt]
 
 }  // namespace
 

@@ -9,6 +9,7 @@
 namespace llama4::gpu {
 namespace {
 
+// [excerpt rms_norm_kernel]
 // 1 / sqrt(mean(v²) + eps) over v: [n], for every thread of the block (the CPU's inverse_rms).
 // Every thread of the block must call it.
 __device__ float block_inverse_rms(const float* v, std::int64_t n, float eps) {
@@ -31,6 +32,7 @@ __global__ void rms_norm_kernel(const float* x, const std::uint16_t* weight, flo
     out[i] = in[i] * scale * bf16_bits_to_float(weight[i]);  // same order as the CPU: (x·s)·w
   }
 }
+// [end excerpt]
 
 // x: [vectors, head_dim] f32, in place. Grid (vectors): block v normalises vector v (one head of
 // one token: per head, never across heads).

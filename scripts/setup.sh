@@ -1,19 +1,22 @@
 #!/usr/bin/env bash
 # Installs, from Debian/Ubuntu packages, whatever the project needs and the machine lacks.
 #
-#   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2
+#   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2,
+#                             Python 3 (the checks of the READMEs' code excerpts and figures)
 #   scripts/setup.sh --gpu    also Debian's HIP compiler, to build the GPU chapters for AMD
+#   scripts/setup.sh --dev    also gdb, to step through a chapter (chapter 01, "Step through it")
 #
 # Nothing is downloaded at build time; this is the only place packages come from.
 set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config
           libgtest-dev libgmock-dev libbenchmark-dev
-          nlohmann-json3-dev libpcre2-dev)
+          nlohmann-json3-dev libpcre2-dev python3)
 for argument in "$@"; do
   case "$argument" in
     --gpu) packages+=(hipcc libamdhip64-dev) ;;
-    *) echo "usage: $0 [--gpu]" >&2; exit 2 ;;
+    --dev) packages+=(gdb) ;;
+    *) echo "usage: $0 [--gpu] [--dev]" >&2; exit 2 ;;
   esac
 done
 

@@ -102,6 +102,7 @@ Tensor AttentionLayer::forward(const Tensor& x, LayerKVCache& cache,
   // call that crosses a chunk boundary is done in pieces: each piece's keys go in, its queries
   // attend, and only then may the next chunk's keys overwrite the ring.
   const std::int64_t row = kv_heads_ * head_dim_;
+  // [excerpt chunk_pieces]
   std::int64_t piece_start = 0;
   while (piece_start < tokens) {
     std::int64_t piece_end = tokens;
@@ -115,6 +116,7 @@ Tensor AttentionLayer::forward(const Tensor& x, LayerKVCache& cache,
     attend(q, piece_start, piece_end, cache, context, recorder ? &probabilities : nullptr, start);
     piece_start = piece_end;
   }
+  // [end excerpt]
   if (recorder != nullptr) record("attn_probs", probabilities);
   record("attn_context", context);
 
@@ -151,6 +153,7 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
   {
     std::vector<float> scores;  // [group, visible keys], reused across this thread's work
 #pragma omp for collapse(2) schedule(static)
+    // [excerpt attend]
     for (std::int64_t t = start; t < end; ++t) {
       for (std::int64_t g = 0; g < kv_heads_; ++g) {
         const std::int64_t position = first_position + t;
@@ -195,6 +198,7 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
             for (std::int64_t d = 0; d < head_dim_; ++d) out_head[d] += p * value[d];
           }
         }
+        // [excerpt pause]
         if (probability_data != nullptr) {
           for (std::int64_t i = 0; i < group; ++i) {
             const std::int64_t h = g * group + i;
@@ -202,8 +206,10 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
             std::copy_n(scores.data() + i * count, count, probability_row + first);
           }
         }
+        // [excerpt resume]
       }
     }
+    // [end excerpt]
   }
 }
 

@@ -6,11 +6,13 @@
 
 namespace llama4 {
 
+// [excerpt attention_temperature]
 float attention_temperature(std::int64_t position, double floor_scale, double attn_scale) {
   const float steps =
       std::floor((static_cast<float>(position) + 1.0f) / static_cast<float>(floor_scale));
   return std::log1p(steps) * static_cast<float>(attn_scale) + 1.0f;
 }
+// [end excerpt]
 
 void apply_attention_temperature(Tensor& q, std::int64_t start_position, double floor_scale,
                                  double attn_scale) {

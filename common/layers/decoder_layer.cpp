@@ -32,6 +32,7 @@ DecoderLayer::DecoderLayer(const ModelConfig& config, std::int64_t layer,
   }
 }
 
+// [excerpt decoder_layer_forward]
 Tensor DecoderLayer::forward(const Tensor& x, LayerKVCache& cache,
                              ActivationRecorder* recorder) const {
   const auto record = [&](const char* stage, const Tensor& t) {
@@ -54,5 +55,6 @@ Tensor DecoderLayer::forward(const Tensor& x, LayerKVCache& cache,
   record("output", hidden);
   return hidden;
 }
+// [end excerpt]
 
 }  // namespace llama4

@@ -13,6 +13,7 @@ void embed_tokens(std::span<const std::int32_t> ids, const Tensor& table, Tensor
   const std::int64_t hidden = table.dim(1);
   expect_shape(x, {static_cast<std::int64_t>(ids.size()), hidden}, "embedding output");
   float* out = x.mutable_data<float>();
+  // [excerpt embed_tokens]
   for (std::size_t t = 0; t < ids.size(); ++t) {
     const std::int64_t id = ids[t];
     if (id < 0 || id >= vocab) {
@@ -35,6 +36,7 @@ void embed_tokens(std::span<const std::int32_t> ids, const Tensor& table, Tensor
         for (std::int64_t i = 0; i < hidden; ++i) destination[i] = row.at({i});
     }
   }
+  // [end excerpt]
 }
 
 Tensor embed_tokens(std::span<const std::int32_t> ids, const Tensor& table) {

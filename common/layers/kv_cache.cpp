@@ -17,9 +17,11 @@ LayerKVCache::LayerKVCache(std::int64_t kv_heads, std::int64_t head_dim, std::in
   values_.resize(static_cast<std::size_t>(slots_ * row_size_));
 }
 
+// [excerpt slot_of]
 std::int64_t LayerKVCache::slot_of(std::int64_t position) const {
   return chunk_size_ ? position % *chunk_size_ : position;
 }
+// [end excerpt]
 
 void LayerKVCache::append(std::int64_t position, const float* key, const float* value) {
   if (position != next_position_) {
@@ -36,9 +38,11 @@ void LayerKVCache::append(std::int64_t position, const float* key, const float* 
   ++next_position_;
 }
 
+// [excerpt first_visible]
 std::int64_t LayerKVCache::first_visible(std::int64_t position) const {
   return chunk_size_ ? (position / *chunk_size_) * *chunk_size_ : 0;
 }
+// [end excerpt]
 
 void LayerKVCache::check_range(std::int64_t first, std::int64_t last) const {
   if (first < 0 || last < first || last >= next_position_ || first < next_position_ - slots_) {

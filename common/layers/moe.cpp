@@ -39,6 +39,7 @@ MoeLayer::MoeLayer(const ModelConfig& config, std::int64_t layer, const Checkpoi
               FeedForward::load(checkpoint, names.layer(layer, "feed_forward.shared_expert."),
                                 config.hidden_size, config.intermediate_size)}) {}
 
+// [excerpt expert]
 Tensor MoeLayer::expert(std::int64_t expert_index, const Tensor& x) const {
   const Tensor gate_up = matmul(x, weights_.gate_up_proj.select(expert_index));  // [n, 2I]
   const std::int64_t rows = x.dim(0);
@@ -52,7 +53,9 @@ Tensor MoeLayer::expert(std::int64_t expert_index, const Tensor& x) const {
   }
   return matmul(hidden, weights_.down_proj.select(expert_index));  // [n, H]
 }
+// [end excerpt]
 
+// [excerpt moe_forward]
 Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
   const std::int64_t tokens = x.dim(0), hidden = x.dim(1);
   const std::int64_t experts = weights_.router.dim(0);
@@ -88,6 +91,7 @@ Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
   }
 
   Tensor result = weights_.shared_expert.forward(x);  // [T, H]
+  // [excerpt pause]
   if (recorder != nullptr) {
     Tensor index = Tensor::zeros({tokens, top_k_}, DType::I32);
     Tensor score = Tensor::zeros({tokens, top_k_});
@@ -99,10 +103,12 @@ Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
     recorder->record(layer_, "routed_out", routed);
     recorder->record(layer_, "shared_out", result);
   }
+  // [excerpt resume]
   float* result_data = result.mutable_data<float>();
   for (std::int64_t i = 0; i < result.numel(); ++i) result_data[i] += routed_data[i];
   return result;
 }
+// [end excerpt]
 
 Tensor MoeLayer::forward_every_expert(const Tensor& x) const {
   const std::int64_t tokens = x.dim(0), hidden = x.dim(1);

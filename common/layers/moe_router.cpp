@@ -17,6 +17,7 @@ RouterChoice route_tokens(const Tensor& x, const Tensor& router_weight, std::int
   choice.top_k = top_k;
   const float* logits = choice.logits.data<float>();
   std::vector<std::int32_t> order(static_cast<std::size_t>(experts));
+  // [excerpt route_tokens]
   for (std::int64_t t = 0; t < x.dim(0); ++t) {
     const float* row = logits + t * experts;
     std::iota(order.begin(), order.end(), 0);
@@ -29,6 +30,7 @@ RouterChoice route_tokens(const Tensor& x, const Tensor& router_weight, std::int
       choice.expert_score.push_back(1.0f / (1.0f + std::exp(-row[expert])));  // sigmoid
     }
   }
+  // [end excerpt]
   return choice;
 }
 

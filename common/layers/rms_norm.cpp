@@ -7,6 +7,7 @@
 namespace llama4 {
 namespace {
 
+// [excerpt rms_norm]
 // 1 / sqrt(mean(v²) + eps) over n numbers.
 float inverse_rms(const float* v, std::int64_t n, float eps) {
   float sum_of_squares = 0.0f;
@@ -27,6 +28,7 @@ void rms_norm_rows(const float* x, const Weight* weight, float eps, float* y, st
     }
   }
 }
+// [end excerpt]
 
 }  // namespace
 
@@ -52,6 +54,7 @@ Tensor rms_norm(const Tensor& x, const Tensor& weight, float eps) {
   return y;
 }
 
+// [excerpt qk_norm]
 void qk_norm(Tensor& x, float eps) {
   if (x.rank() != 3 || !x.is_contiguous())
     fail("qk_norm: x must be a contiguous [T, heads, D] tensor");
@@ -64,5 +67,6 @@ void qk_norm(Tensor& x, float eps) {
     for (std::int64_t d = 0; d < head_dim; ++d) head[d] *= scale;
   }
 }
+// [end excerpt]
 
 }  // namespace llama4

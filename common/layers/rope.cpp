@@ -18,6 +18,7 @@ std::vector<float> rope_inverse_frequencies(std::int64_t head_dim, double theta,
   }
   if (!scaling) return frequencies;
 
+  // [excerpt llama3_scaling]
   const float factor = static_cast<float>(scaling->factor);
   const float low = static_cast<float>(scaling->low_freq_factor);
   const float high = static_cast<float>(scaling->high_freq_factor);
@@ -36,6 +37,7 @@ std::vector<float> rope_inverse_frequencies(std::int64_t head_dim, double theta,
     const float smooth = (original / wavelength - low) / (high - low);
     frequency = (1.0f - smooth) * frequency / factor + smooth * frequency;
   }
+  // [end excerpt]
   return frequencies;
 }
 
@@ -47,6 +49,7 @@ void apply_rope(Tensor& x, std::int64_t start_position,
   if (static_cast<std::int64_t>(inverse_frequencies.size()) * 2 != head_dim) {
     fail("apply_rope: ", inverse_frequencies.size(), " frequencies for head_dim ", head_dim);
   }
+  // [excerpt apply_rope]
   float* data = x.mutable_data<float>();
   for (std::int64_t t = 0; t < tokens; ++t) {
     const auto position = static_cast<float>(start_position + t);
@@ -62,6 +65,7 @@ void apply_rope(Tensor& x, std::int64_t start_position,
       }
     }
   }
+  // [end excerpt]
 }
 
 }  // namespace llama4

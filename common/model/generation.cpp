@@ -35,6 +35,7 @@ GenerationResult generate(InferenceSession& session, Sampler& sampler,
   result.stats.prompt_tokens = static_cast<std::int64_t>(prompt.size());
   history.insert(history.end(), prompt.begin(), prompt.end());
 
+  // [excerpt generation_loop]
   // Prefill: the whole prompt in one pass; only its last row of logits is needed.
   const auto start = std::chrono::steady_clock::now();
   Tensor logits = session.forward(prompt, LogitRows::last);
@@ -65,6 +66,7 @@ GenerationResult generate(InferenceSession& session, Sampler& sampler,
     logits =
         session.forward(std::span(&result.tokens.back(), 1), LogitRows::last);  // decode one token
   }
+  // [end excerpt]
   result.stats.generated_tokens = static_cast<std::int64_t>(result.tokens.size());
   if (!result.tokens.empty()) result.stats.decode_seconds = seconds_since(first_token_at);
   return result;

@@ -64,6 +64,7 @@ Tensor Model::forward(std::span<const std::int32_t> tokens, KVCache& cache, Logi
          "); raise --ctx or shorten the prompt");
   }
 
+  // [excerpt model_forward]
   Tensor x = embed_tokens(tokens, embedding_);  // [T, H]
   if (recorder != nullptr) recorder->record("embedding", x);
   for (std::size_t layer = 0; layer < layers_.size(); ++layer) {
@@ -76,6 +77,7 @@ Tensor Model::forward(std::span<const std::int32_t> tokens, KVCache& cache, Logi
   Tensor logits = linear(normed, lm_head_);  // [rows, V]
   if (recorder != nullptr) recorder->record("logits", logits);
   return logits;
+  // [end excerpt]
 }
 
 std::uint64_t Model::bytes_read_per_token() const {

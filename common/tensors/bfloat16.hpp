@@ -28,6 +28,7 @@ inline float bfloat16_to_float(bfloat16 value) {
   return std::bit_cast<float>(static_cast<std::uint32_t>(value.bits) << 16);
 }
 
+// [excerpt float_to_bfloat16]
 inline bfloat16 float_to_bfloat16(float value) {
   const std::uint32_t bits = std::bit_cast<std::uint32_t>(value);
   // NaN: truncating could clear every mantissa bit that is set and turn it into Inf. Keep the sign
@@ -41,6 +42,7 @@ inline bfloat16 float_to_bfloat16(float value) {
   const std::uint32_t lowest_kept_bit = (bits >> 16) & 1u;
   return {static_cast<std::uint16_t>((bits + 0x7fffu + lowest_kept_bit) >> 16)};
 }
+// [end excerpt]
 
 // IEEE 754 half precision, as some checkpoints store it.
 struct float16 {

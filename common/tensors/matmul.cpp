@@ -73,6 +73,7 @@ inline float sum_lanes(FloatVector v) {
   return sum;
 }
 
+// [excerpt dot]
 // One dot product, x[i] * w[i] summed in f32: the whole of decode's work. Four independent
 // accumulators, because one would make each multiply-add wait for the previous (about 4 cycles per
 // 16 weights: slower than memory delivers them).
@@ -91,6 +92,7 @@ inline float dot(const float* x, const Weight* w, std::int64_t n) {
   for (; i < n; ++i) sum += x[i] * to_float(w[i]);  // the last n % 16
   return sum;
 }
+// [end excerpt]
 
 // Prefill needs a different kernel. The dot product above loads one x value and one weight for
 // every multiply-add, so loads, not arithmetic, set its pace: fine for decode, where every weight

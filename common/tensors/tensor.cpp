@@ -174,6 +174,7 @@ void Tensor::check_writable() const {
   }
 }
 
+// [excerpt offset_of]
 std::int64_t Tensor::offset_of(std::initializer_list<std::int64_t> index) const {
   if (static_cast<int>(index.size()) != rank()) {
     fail("index with ", index.size(), " coordinates for a tensor of rank ", rank());
@@ -190,6 +191,7 @@ std::int64_t Tensor::offset_of(std::initializer_list<std::int64_t> index) const 
   }
   return offset;
 }
+// [end excerpt]
 
 float Tensor::at(std::initializer_list<std::int64_t> index) const {
   const std::int64_t offset = offset_of(index);
