@@ -35,9 +35,11 @@ DecoderLayer::DecoderLayer(const ModelConfig& config, std::int64_t layer,
 // [excerpt decoder_layer_forward]
 Tensor DecoderLayer::forward(const Tensor& x, LayerKVCache& cache,
                              ActivationRecorder* recorder) const {
+  // [excerpt pause]
   const auto record = [&](const char* stage, const Tensor& t) {
     if (recorder != nullptr) recorder->record(layer_, stage, t);
   };
+  // [excerpt resume]
   // Attention block.
   const Tensor attention_input = rms_norm(x, input_norm_, norm_eps_);  // [T, H]
   record("attn_norm", attention_input);
