@@ -151,7 +151,8 @@ def layer_schedule(layers, no_rope_layer_interval, moe_step=None, moe_layers=Non
 
 
 def read_golden(path, names):
-    """{name: (shape, flat values)} of F32 and I32 tensors of a safetensors file (stdlib only)."""
+    """{name: (shape, flat values)} of F32 and I32 tensors of a safetensors file. The standard
+    library only: golden/safetensors_io.py needs numpy, which the checks must not."""
     with open(path, "rb") as file:
         header_length = struct.unpack("<Q", file.read(8))[0]
         header = json.loads(file.read(header_length))
