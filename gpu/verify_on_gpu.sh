@@ -455,6 +455,16 @@ if rehearsing; then
     echo "total: $((SECONDS - start)) s; rehearsal $([[ $failed == 0 ]] && echo PASSED || echo FAILED)"
   } | tee -a "$summary"
   pack
+else
+  echo "total: $((SECONDS - start)) s of $budget; $([[ $failed == 0 ]] && echo PASSED || echo FAILED)" | tee -a "$summary"
+  pack
+fi
+echo
+echo "=== summary ($out/summary.txt)"
+cat "$summary"
+echo "results: $out"
+if rehearsing; then
+  ((failed == 0)) || echo "(the rehearsal FAILED: mend that before using the command below)"
   cat <<EOF
 
 === the GPU run
@@ -467,12 +477,5 @@ Expected: about 5 minutes of the command (configure ~20 s, build ~2 min on 16 co
 programs ~1 min, bench ~1 min), under a hard budget of 540 s, plus the machine's start. Results in
 \$OUT: summary.txt (read it first), bench_gpu.md (for bench/RESULTS.md) and logs.tar.gz.
 EOF
-else
-  echo "total: $((SECONDS - start)) s of $budget; $([[ $failed == 0 ]] && echo PASSED || echo FAILED)" | tee -a "$summary"
-  pack
 fi
-echo
-echo "=== summary ($out/summary.txt)"
-cat "$summary"
-echo "results: $out"
 exit $failed

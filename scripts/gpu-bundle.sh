@@ -43,13 +43,14 @@ done
 staging="$bundle.partial"
 rm -rf "$staging"
 mkdir -p "$staging/googletest" "$staging/nlohmann-json/include" "$staging/pcre2/include" "$staging/pcre2/lib"
+# cp -p keeps the files' dates, so a bundle written again does not make a build recompile.
 for part in googletest googlemock; do  # headers and sources only: no docs, tests or samples
   mkdir -p "$staging/googletest/$part"
-  cp -r "/usr/src/googletest/$part/include" "/usr/src/googletest/$part/src" "$staging/googletest/$part/"
+  cp -rp "/usr/src/googletest/$part/include" "/usr/src/googletest/$part/src" "$staging/googletest/$part/"
 done
-cp -r /usr/include/nlohmann "$staging/nlohmann-json/include/"
-cp /usr/include/pcre2.h "$staging/pcre2/include/"
-cp "/usr/lib/$multiarch/libpcre2-8.a" "$staging/pcre2/lib/"
+cp -rp /usr/include/nlohmann "$staging/nlohmann-json/include/"
+cp -p /usr/include/pcre2.h "$staging/pcre2/include/"
+cp -p "/usr/lib/$multiarch/libpcre2-8.a" "$staging/pcre2/lib/"
 
 version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "unknown"; }
 {
