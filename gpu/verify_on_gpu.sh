@@ -107,7 +107,7 @@ body_configure() {
                    -DGPU_NVIDIA_ARCHS="${GPU_NVIDIA_ARCHS:-90}" -DLLAMA4_NATIVE=OFF
                    -DLLAMA4_WERROR="${LLAMA4_WERROR:-OFF}")
   if [[ $VERIFY_ROUTE == bundle ]]; then
-    arguments+=(-DLLAMA4_DEPENDENCIES_DIR="$PWD/$LLAMA4_BUNDLE")
+    arguments+=(-DLLAMA4_DEPENDENCIES_DIR="$LLAMA4_BUNDLE")
   else
     arguments+=(-DLLAMA4_DEPENDENCIES_DIR=)
   fi
@@ -152,7 +152,7 @@ check_bundle_use() {
 body_build() {
   if [[ $VERIFY_ROUTE == standalone ]]; then
     # The last resort, when configure failed: nvcc and g++ without CMake; tests and bench_gpu only.
-    RUN_TESTS=0 NLOHMANN_JSON_INCLUDE="$PWD/$LLAMA4_BUNDLE/nlohmann-json/include" \
+    RUN_TESTS=0 NLOHMANN_JSON_INCLUDE="$LLAMA4_BUNDLE/nlohmann-json/include" \
       bash gpu/standalone_test.sh "$LLAMA4_BUNDLE/googletest" "$VERIFY_BUILD-standalone" || return 1
     note "standalone: test_chapter09 and bench_gpu only; no chapter09_hip"
     return 0
@@ -222,14 +222,18 @@ body_test() {
   note "$(head -1 <<<"$report")"
   if ((report_status != 0)) && ! rehearsing; then
     # One process shares one CUDA context: a kernel fault poisons every later test. Each failed test
-    # alone, in its own process, tells which failures are its own (at most 8, 30 s each).
-    grep "^FAILED" <<<"$report" | head -8 | while read -r _ name; do
-      if REQUIRE_GPU=1 timeout -k 5 30 "$binary" --gtest_filter="$name" >>"$VERIFY_LOGS/test-alone.log" 2>&1; then
+    # alone, in its own process, tells which failures are its own (at most 5, 20 s each).
+    local alone=0 own=0
+    while read -r _ name; do
+      alone=$((alone + 1))
+      if REQUIRE_GPU=1 timeout -k 5 20 "$binary" --gtest_filter="$name" >>"$VERIFY_LOGS/test-alone.log" 2>&1; then
         echo "alone: $name passes (its failure above followed an earlier test's)"
       else
         echo "alone: $name fails on its own"
+        own=$((own + 1))
       fi
-    done | tee -a "$VERIFY_LOGS/test.note"
+    done < <(grep "^FAILED" <<<"$report" | head -5)
+    note "run alone: $own of the first $alone failed tests fail on their own (test-alone.log)"
   fi
   if rehearsing; then
     # The GPU run's REQUIRE_GPU=1 must turn the missing GPU into a failure.
@@ -276,23 +280,35 @@ body_programs() {
     run_expecting_no_gpu "chapter09_hip --dump-activations" "$bin/chapter09_hip" --model golden/data/tiny \
       --tokens "$golden_ids" --dump-activations "$gpu_dump" || status=1
     run_expecting_no_gpu "chapter09_hip --synthetic scout-layer" "$bin/chapter09_hip" --synthetic scout-layer -n 64 --prompt-length 128 || status=1
+    # The GPU run compares its logits with chapter 08's; here the comparison itself is tried.
+    compare_logits "$VERIFY_LOGS/logits-cpu.bin" "$VERIFY_LOGS/logits-cpu.bin" 512 || status=1
     ((status == 0)) && note "chapter 08 agrees with golden" && note "chapter09_hip stops with 'no usable GPU', as it must here"
     return $status
   fi
   echo "--- chapter09_hip on the golden tiny model"
   output=$(timeout -k 5 60 "$bin/chapter09_hip" 2>&1) || status=1
   echo "$output"
-  grep -q "all 16 tokens equal" <<<"$output" && note "golden: all 16 tokens equal" || { note "golden: tokens DIFFER"; status=1; }
+  if grep -q "all 16 tokens equal" <<<"$output"; then
+    note "golden: all 16 tokens equal"
+  else
+    note "golden: $(tail -1 <<<"$output" | cut -c1-120)"
+    status=1
+  fi
   echo "--- every stage of the golden 'full' case, GPU against golden"
   timeout -k 5 60 "$bin/chapter09_hip" --model golden/data/tiny --tokens "$golden_ids" --dump-activations "$gpu_dump" || status=1
   output=$(timeout -k 5 60 "$bin/chapter08_compare" "$gpu_dump/activations.safetensors" golden/data/activations-tiny.safetensors --case-b full 2>&1) || status=1
   echo "$output"
-  note "stages: $(head -1 <<<"$output")"
+  note "stages against golden: $(tail -1 <<<"$output" | cut -c1-120)"
   echo "--- logits, GPU against CPU"
   timeout -k 5 60 "$bin/chapter09_hip" --model golden/data/tiny --tokens "$golden_ids" --dump-logits "$VERIFY_LOGS/logits-gpu.bin" || status=1
-  output=$(compare_logits "$VERIFY_LOGS/logits-cpu.bin" "$VERIFY_LOGS/logits-gpu.bin" 512 2>&1) || status=1
-  echo "$output"
-  note "$output"
+  if [[ -f $VERIFY_LOGS/logits-cpu.bin && -f $VERIFY_LOGS/logits-gpu.bin ]]; then
+    output=$(compare_logits "$VERIFY_LOGS/logits-cpu.bin" "$VERIFY_LOGS/logits-gpu.bin" 512 2>&1) || status=1
+    echo "$output"
+    note "$(tail -1 <<<"$output" | cut -c1-120)"
+  else
+    note "logits: a dump is missing"
+    status=1
+  fi
   for model in 100m 1b scout-layer; do
     echo "--- synthetic $model"
     timeout -k 5 90 "$bin/chapter09_hip" --synthetic "$model" -n 64 --prompt-length 128 || { note "synthetic $model FAILED"; status=1; }
@@ -309,9 +325,13 @@ body_bench() {
     note "bench_gpu stops with 'no usable GPU', as it must here"
     return 0
   fi
-  # Markdown on stdout (to bench_gpu.md), progress on stderr (to the log).
-  "$program" --models 100m,1b,scout-layer >"$VERIFY_LOGS/bench_gpu.md" || return 1
-  cat "$VERIFY_LOGS/bench_gpu.md"
+  # Markdown on stdout (to bench_gpu.md), progress and errors on stderr (to the log).
+  if ! "$program" --models 100m,1b,scout-layer >"$VERIFY_LOGS/bench_gpu.md" 2>"$VERIFY_LOGS/bench_gpu.err"; then
+    cat "$VERIFY_LOGS/bench_gpu.err"
+    note "$(tail -1 "$VERIFY_LOGS/bench_gpu.err" | cut -c1-120)"
+    return 1
+  fi
+  cat "$VERIFY_LOGS/bench_gpu.err" "$VERIFY_LOGS/bench_gpu.md"
   note "$(grep -m1 "read kernel" "$VERIFY_LOGS/bench_gpu.md" | tr -s ' |' ' ')"
 }
 
@@ -356,7 +376,7 @@ else
   budget=${VERIFY_BUDGET_S:-540}
   declare -A limits=([env]=30 [configure]=120 [build]=330 [test]=180 [programs]=150 [bench]=180 [golden]=300)
 fi
-export VERIFY_LOGS=$PWD/$VERIFY_BUILD/logs
+export VERIFY_LOGS=$PWD/$VERIFY_BUILD/logs-$VERIFY_MODE
 out=${OUT:-$PWD/$VERIFY_BUILD/out}
 rm -rf "$VERIFY_LOGS"
 mkdir -p "$VERIFY_LOGS" "$out"
@@ -364,9 +384,11 @@ summary=$VERIFY_LOGS/summary.txt
 
 # The route: the bundle when it is here; else the installed packages; the standalone build (no
 # CMake) only if configure fails.
+bundle_name=$LLAMA4_BUNDLE  # as given: the GPU tool's carry list names it so
 if [[ -f $LLAMA4_BUNDLE/MANIFEST.txt ]]; then
   export VERIFY_ROUTE=bundle
   why="$LLAMA4_BUNDLE is here ($(head -1 "$LLAMA4_BUNDLE/MANIFEST.txt" | sed 's/^# //'))"
+  LLAMA4_BUNDLE=$(cd "$LLAMA4_BUNDLE" && pwd)  # the steps see the whole path
 else
   export VERIFY_ROUTE=installed
   why="no $LLAMA4_BUNDLE here (scripts/gpu-bundle.sh writes it): the system's packages must do"
@@ -384,7 +406,7 @@ fi
 pack() {
   cp "$summary" "$out/summary.txt"
   [[ -f $VERIFY_LOGS/bench_gpu.md ]] && cp "$VERIFY_LOGS/bench_gpu.md" "$out/bench_gpu.md"
-  tar -czf "$out/logs.tar.gz.partial" -C "$VERIFY_BUILD" --exclude=summary.txt --exclude=bench_gpu.md logs &&
+  tar -czf "$out/logs.tar.gz.partial" -C "$VERIFY_BUILD" --exclude=summary.txt --exclude=bench_gpu.md "logs-$VERIFY_MODE" &&
     mv "$out/logs.tar.gz.partial" "$out/logs.tar.gz"
 }
 
@@ -442,6 +464,17 @@ if rehearsing; then
     checks+="output folder: $files files (8 at most), odd names: ${bad_names:-none}, over 16 MiB: ${large:-none}; "
     failed=1
   fi
+  # The GPU run's own code (not the rehearsal's), here, on the same build: without a GPU its test,
+  # programs and bench steps must fail, each saying why, and still leave the three files.
+  dry_out=$PWD/$VERIFY_BUILD/dry-run-out
+  rm -rf "$dry_out" && mkdir -p "$dry_out"
+  OUT=$dry_out VERIFY_MODE=gpu BUILD_DIR=$VERIFY_BUILD bash "$self" --steps "test programs bench" >"$VERIFY_LOGS/dry-run.log" 2>&1
+  dry_status=$?
+  if ((dry_status != 1)) || [[ $(find "$dry_out" -type f | wc -l) != 3 ]] ||
+     [[ $(grep -cE '^(test|programs|bench) +FAILED .*(no usable GPU|tests: .* failed)' "$dry_out/summary.txt") != 3 ]]; then
+    checks+="the GPU run's steps without a GPU: exit $dry_status, not the expected failures (logs-rehearse/dry-run.log); "
+    failed=1
+  fi
   bundle_bytes=$(du -sb "$LLAMA4_BUNDLE" | cut -f1)
   # What the GPU tool sends: tracked and untracked-not-ignored files, plus the bundle (carried).
   tree_bytes=$( (git ls-files -z --cached --others --exclude-standard | xargs -0 -r stat -c %s -- 2>/dev/null || true) | awk '{s += $1} END {print s + 0}')
@@ -450,6 +483,7 @@ if rehearsing; then
   {
     echo
     echo "output folder: $(find "$out" -type f -printf '%f ') ($files files; the GPU tool brings back 8)"
+    echo "the GPU run's steps without a GPU: exit $dry_status; $(grep -cE '^(test|programs|bench) +FAILED' "$dry_out/summary.txt") of 3 failed, saying why (dry-run-out/summary.txt)"
     echo "travels: repository $((tree_bytes / 1024)) KiB + bundle $((bundle_bytes / 1024)) KiB (64 MiB allowed)"
     [[ -n $checks ]] && echo "rehearsal checks FAILED: $checks"
     echo "total: $((SECONDS - start)) s; rehearsal $([[ $failed == 0 ]] && echo PASSED || echo FAILED)"
@@ -471,7 +505,7 @@ if rehearsing; then
 On a machine with the Debian packages, from the repository root: bash scripts/gpu-bundle.sh
 Then on the GPU machine (the GPU tool's run), from the repository root:
   command:    bash gpu/verify_on_gpu.sh
-  carry:      ["$LLAMA4_BUNDLE"]
+  carry:      ["$bundle_name"]
   timeout_s:  600
 Expected: about 5 minutes of the command (configure ~20 s, build ~2 min on 16 cores, test ~1 min,
 programs ~1 min, bench ~1 min), under a hard budget of 540 s, plus the machine's start. Results in
