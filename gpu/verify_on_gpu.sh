@@ -157,7 +157,10 @@ body_build() {
     note "standalone: test_chapter09 and bench_gpu only; no chapter09_hip"
     return 0
   fi
-  cmake --build "$VERIFY_BUILD" -j "$(nproc)" --target "${targets[@]}" || return 1
+  if ! cmake --build "$VERIFY_BUILD" -j "$(nproc)" --target "${targets[@]}"; then
+    note "$({ grep -m1 'error:' "$VERIFY_LOGS/build.log" || grep -m1 'FAILED:' "$VERIFY_LOGS/build.log"; } | cut -c1-140)"
+    return 1
+  fi
   if [[ $VERIFY_ROUTE == bundle ]]; then
     if check_bundle_use; then
       note "built ${targets[*]}, with headers and libraries from the bundle only"
@@ -483,7 +486,7 @@ if rehearsing; then
   {
     echo
     echo "output folder: $(find "$out" -type f -printf '%f ') ($files files; the GPU tool brings back 8)"
-    echo "the GPU run's steps without a GPU: exit $dry_status; $(grep -cE '^(test|programs|bench) +FAILED' "$dry_out/summary.txt") of 3 failed, saying why (dry-run-out/summary.txt)"
+    echo "the GPU run's steps without a GPU: exit $dry_status; $(grep -cE '^(test|programs|bench) +FAILED .*(no usable GPU|tests: .* failed)' "$dry_out/summary.txt") of 3 failed for want of a GPU (dry-run-out/summary.txt)"
     echo "travels: repository $((tree_bytes / 1024)) KiB + bundle $((bundle_bytes / 1024)) KiB (64 MiB allowed)"
     [[ -n $checks ]] && echo "rehearsal checks FAILED: $checks"
     echo "total: $((SECONDS - start)) s; rehearsal $([[ $failed == 0 ]] && echo PASSED || echo FAILED)"
