@@ -164,8 +164,7 @@ void bench_kernels(double ceiling, std::size_t l2_bytes) {
       const std::size_t bytes_per_run = static_cast<std::size_t>(weight_count) * sizeof(bfloat16) +
                                         static_cast<std::size_t>(x_count + y_count) * sizeof(float);
       const std::int64_t copies = copies_past_cache(bytes_per_run, l2_bytes);
-      // weights: [copies, weight_count] bf16, inputs: [copies, rows, in], outputs: [copies, rows,
-      // out]
+      // weights [copies, weight_count] bf16, inputs [copies, rows, in], outputs [copies, rows, out]
       gpu::DeviceBuffer<bfloat16> weights(static_cast<std::size_t>(copies * weight_count));
       gpu::DeviceBuffer<float> inputs(static_cast<std::size_t>(copies * x_count));
       gpu::DeviceBuffer<float> outputs(static_cast<std::size_t>(copies * y_count));
