@@ -10,11 +10,19 @@
 // bandwidth, not arithmetic, sets its speed, so each figure is given as GB/s of weights read and as
 // a percentage of the bandwidth ceiling. The output is Markdown, ready for bench/RESULTS.md.
 //
+// Two traps make such figures lie, and both are avoided here. Zeros: every buffer holds random
+// numbers (gpu::fill_random), never the zeros of fresh memory. The cache: an H200 has 50-60 MB of
+// L2, more than a Scout router or k_proj weight (0.2 and 10 MB), so timing one buffer over and over
+// would measure the cache and report "more than the memory bandwidth". Each timed kernel run
+// therefore reads its own copy of the weight and input, taken in turn from enough copies to fill
+// four times the L2: by the time a copy comes round again, the cache has long forgotten it.
+//
 // A plain program rather than a Google Benchmark one: GPU work is queued, so timing means
 // "synchronise, start the clock, queue N runs, synchronise, stop", which is easiest to show
 // written out; and it builds with nothing but the project (gpu/standalone_test.sh can build it).
 #include <algorithm>
 #include <chrono>
+#include <cmath>
 #include <cstdio>
 #include <cstring>
 #include <ctime>
@@ -27,6 +35,7 @@
 #include "common/model/synthetic_model.hpp"
 #include "common/tensors/error.hpp"
 #include "gpu/bandwidth.hpp"
+#include "gpu/benchmark_support.hpp"
 #include "gpu/device.hpp"
 #include "gpu/gpu_model.hpp"
 #include "gpu/matmul.hpp"
@@ -76,21 +85,11 @@ double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
 }
 
-// Seconds per run of `work`: one warm-up, then enough runs for about a quarter of a second, timed
-// from before the first launch to after the GPU has finished the last.
-template <class Work>
-double seconds_per_run(Work work) {
-  work();
-  gpu::synchronize();
-  double start = now_seconds();
-  work();
-  gpu::synchronize();
-  const double once = std::max(now_seconds() - start, 1e-6);
-  const int runs = static_cast<int>(std::clamp(0.25 / once, 3.0, 1000.0));
-  start = now_seconds();
-  for (int r = 0; r < runs; ++r) work();
-  gpu::synchronize();
-  return (now_seconds() - start) / runs;
+// The median of `values` (which it sorts).
+double median(std::vector<double> values) {
+  std::sort(values.begin(), values.end());
+  const std::size_t middle = values.size() / 2;
+  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
 }
 
 std::string today() {
@@ -103,11 +102,11 @@ std::string today() {
 // ---------------------------------------------------------------------------------------------
 
 // The bandwidth ceiling: a 1 GiB read (far larger than any cache) and a 1 GiB device-to-device
-// copy.
+// copy, of random numbers.
 double measure_bandwidth() {
   constexpr std::int64_t kFloats = std::int64_t{1} << 28;  // 1 GiB
   gpu::DeviceBuffer<float> a(kFloats), b(kFloats), sink(1);
-  gpu::clear_device_memory(a.data(), a.bytes());
+  gpu::fill_random(a.data(), kFloats, 1, 1.0f);
   const double read = gpu::read_bandwidth(a.data(), kFloats, sink.data(), 20);
   const double copy = gpu::copy_bandwidth(b.data(), a.data(), kFloats, 20);
   std::printf(
@@ -119,8 +118,19 @@ double measure_bandwidth() {
   return read;
 }
 
+// How many copies of `bytes_per_copy` fill at least four times the L2 cache (at least 1). A runtime
+// that does not say how large its L2 is gets 256 MB assumed, more than any current GPU's.
+std::int64_t copies_past_cache(std::size_t bytes_per_copy, std::size_t l2_bytes) {
+  const std::size_t l2 = l2_bytes > 0 ? l2_bytes : std::size_t{256} << 20;
+  const std::size_t target = 4 * l2;
+  return static_cast<std::int64_t>(
+      std::max<std::size_t>(1, (target + bytes_per_copy - 1) / bytes_per_copy));
+}
+
 // linear (W [out, in]) and matmul (W [in, out]) at the shapes of one Scout layer and its LM head.
-void bench_kernels(double ceiling) {
+// Each run r reads copy r mod `copies` of the weight and the input (see the header); the time is
+// the median of five batches of runs, each batch timed with GPU events after a warm-up pass.
+void bench_kernels(double ceiling, std::size_t l2_bytes) {
   struct Shape {
     const char* what;
     bool input_major;  // matmul (routed experts) rather than linear
@@ -137,31 +147,57 @@ void bench_kernels(double ceiling) {
       {"LM head (linear)", false, 5120, 202048},
   };
   std::printf(
-      "## Matrix kernels at Scout's shapes\n\nbf16 weights, f32 activations. GB/s counts the "
-      "weight, "
-      "input and output bytes once per run.\n\n"
-      "| kernel | in → out | rows | µs | GB/s | of bandwidth | GFLOP/s |\n"
-      "| --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+      "## Matrix kernels at Scout's shapes\n\n"
+      "bf16 weights, f32 activations, random numbers. GB/s counts the weight, input and output "
+      "bytes once per run. Each run reads its own copy of the weight and input, out of `copies` "
+      "that together fill at least 4x the L2 cache (%.0f MB), so the bytes come from memory; "
+      "median of 5 batches timed with GPU events, after a warm-up pass over every copy.\n\n"
+      "| kernel | in → out | rows | copies | µs | GB/s | of bandwidth | GFLOP/s |\n"
+      "| --- | --- | ---: | ---: | ---: | ---: | ---: | ---: |\n",
+      static_cast<double>(l2_bytes) / 1e6);
+  std::uint64_t seed = 100;
   for (const Shape& shape : shapes) {
-    gpu::DeviceBuffer<bfloat16> weight(static_cast<std::size_t>(shape.in * shape.out));
-    gpu::clear_device_memory(weight.data(), weight.bytes());
     for (const std::int64_t rows : {std::int64_t{1}, std::int64_t{32}}) {
-      gpu::DeviceBuffer<float> x(static_cast<std::size_t>(rows * shape.in)),
-          y(static_cast<std::size_t>(rows * shape.out));
-      gpu::clear_device_memory(x.data(), x.bytes());
-      const double seconds = seconds_per_run([&] {
+      const std::int64_t weight_count = shape.in * shape.out;  // [out, in] or [in, out]
+      const std::int64_t x_count = rows * shape.in;            // [rows, in]
+      const std::int64_t y_count = rows * shape.out;           // [rows, out]
+      const std::size_t bytes_per_run = static_cast<std::size_t>(weight_count) * sizeof(bfloat16) +
+                                        static_cast<std::size_t>(x_count + y_count) * sizeof(float);
+      const std::int64_t copies = copies_past_cache(bytes_per_run, l2_bytes);
+      // weights [copies, weight_count] bf16, inputs [copies, rows, in], outputs [copies, rows, out]
+      gpu::DeviceBuffer<bfloat16> weights(static_cast<std::size_t>(copies * weight_count));
+      gpu::DeviceBuffer<float> inputs(static_cast<std::size_t>(copies * x_count));
+      gpu::DeviceBuffer<float> outputs(static_cast<std::size_t>(copies * y_count));
+      gpu::fill_random(weights.data(), copies * weight_count, seed++,
+                       1.0f / std::sqrt(static_cast<float>(shape.in)));
+      gpu::fill_random(inputs.data(), copies * x_count, seed++, 1.0f);
+      const auto run_once = [&](int run) {
+        const std::int64_t copy = run % copies;
+        const bfloat16* weight = weights.data() + copy * weight_count;
+        const float* x = inputs.data() + copy * x_count;
+        float* y = outputs.data() + copy * y_count;
         if (shape.input_major) {
-          gpu::matmul(x.data(), weight.data(), y.data(), rows, shape.in, shape.out);
+          gpu::matmul(x, weight, y, rows, shape.in, shape.out);
         } else {
-          gpu::linear(x.data(), weight.data(), y.data(), rows, shape.in, shape.out);
+          gpu::linear(x, weight, y, rows, shape.in, shape.out);
         }
-      });
-      const double bytes = static_cast<double>(weight.bytes() + x.bytes() + y.bytes());
+      };
+      // A first guess at the time of one run sizes the batches: about 20 ms each, and never fewer
+      // runs than copies, so every batch cycles through all of them.
+      const double guess = gpu::milliseconds_per_run(run_once, static_cast<int>(copies), 3);
+      const int runs = static_cast<int>(std::clamp(
+          std::max(20.0 / std::max(guess, 1e-4), static_cast<double>(copies)), 3.0, 20000.0));
+      std::vector<double> batches;
+      for (int batch = 0; batch < 5; ++batch)
+        batches.push_back(gpu::milliseconds_per_run(run_once, 0, runs));
+      const double seconds = median(batches) / 1e3;
       const double flops = 2.0 * static_cast<double>(rows * shape.in * shape.out);
-      std::printf("| %s | %lld → %lld | %lld | %.1f | %.0f | %.0f%% | %.0f |\n", shape.what,
+      std::printf("| %s | %lld → %lld | %lld | %lld | %.1f | %.0f | %.0f%% | %.0f |\n", shape.what,
                   static_cast<long long>(shape.in), static_cast<long long>(shape.out),
-                  static_cast<long long>(rows), seconds * 1e6, bytes / seconds / 1e9,
-                  100 * bytes / seconds / ceiling, flops / seconds / 1e9);
+                  static_cast<long long>(rows), static_cast<long long>(copies), seconds * 1e6,
+                  static_cast<double>(bytes_per_run) / seconds / 1e9,
+                  100 * static_cast<double>(bytes_per_run) / seconds / ceiling,
+                  flops / seconds / 1e9);
       std::fflush(stdout);
     }
   }
@@ -219,7 +255,7 @@ int run(const Options& options) {
   std::printf("# GPU benchmarks (chapter 09)\n\n**GPU:** %s. **Date:** %s.\n\n",
               gpu::describe(device).c_str(), today().c_str());
   const double ceiling = measure_bandwidth();
-  if (options.kernels) bench_kernels(ceiling);
+  if (options.kernels) bench_kernels(ceiling, device.l2_cache);
   if (!options.models.empty()) {
     std::printf(
         "## GpuModel on synthetic models\n\nDecode: %lld tokens one at a time after the prompt, "

@@ -9,6 +9,7 @@
 #include "gpu/attention.hpp"
 #include "gpu/attention_temperature.hpp"
 #include "gpu/bandwidth.hpp"
+#include "gpu/benchmark_support.hpp"
 #include "gpu/convert.hpp"
 #include "gpu/device.hpp"
 #include "gpu/embedding.hpp"
@@ -142,6 +143,15 @@ double read_bandwidth(const float*, std::int64_t, float*, int) {
 }
 double copy_bandwidth(float*, const float*, std::int64_t, int) {
   no_gpu("copy_bandwidth");
+}
+void fill_random(float*, std::int64_t, std::uint64_t, float) {
+  no_gpu("fill_random");
+}
+void fill_random(bfloat16*, std::int64_t, std::uint64_t, float) {
+  no_gpu("fill_random");
+}
+double milliseconds_per_run(const std::function<void(int)>&, int, int) {
+  no_gpu("milliseconds_per_run");
 }
 
 }  // namespace llama4::gpu

@@ -2,6 +2,7 @@
 #include "gpu/bandwidth.hpp"
 
 #include "common/tensors/error.hpp"
+#include "gpu/benchmark_support.hpp"
 #include "gpu/device.hpp"
 #include "gpu/hip_portable.hpp"
 #include "gpu/launch.hpp"
@@ -27,37 +28,13 @@ __global__ void read_kernel(const float4* x, std::int64_t vectors, float* sink) 
   if (sum == -1.0f) sink[0] = sum;  // practically never true, but the compiler cannot know that
 }
 
-// A GPU event, destroyed with its owner.
-class Event {
- public:
-  Event() { LLAMA4_GPU_CHECK(hipEventCreate(&event_)); }
-  ~Event() { (void)hipEventDestroy(event_); }
-  Event(const Event&) = delete;
-  Event& operator=(const Event&) = delete;
-  void record() { LLAMA4_GPU_CHECK(hipEventRecord(event_)); }
-  // Milliseconds from `start` to this event, once this event has happened.
-  float milliseconds_since(const Event& start) {
-    LLAMA4_GPU_CHECK(hipEventSynchronize(event_));
-    float milliseconds = 0.0f;
-    LLAMA4_GPU_CHECK(hipEventElapsedTime(&milliseconds, start.event_, event_));
-    return milliseconds;
-  }
-
- private:
-  hipEvent_t event_{};
-};
-
-// Runs `work` once to warm up, then `repeats` times between two events; returns bytes per second.
+// Runs `work` once to warm up, then `repeats` times between two GPU events (gpu/benchmark_support);
+// returns bytes per second.
 template <class Work>
 double timed(Work work, double bytes_per_run, int repeats) {
   if (repeats < 1) fail("bandwidth: repeats must be positive");
-  work();
-  Event start, stop;
-  start.record();
-  for (int r = 0; r < repeats; ++r) work();
-  stop.record();
-  const double seconds = stop.milliseconds_since(start) / 1e3;
-  return bytes_per_run * repeats / seconds;
+  const double milliseconds = milliseconds_per_run([&](int) { work(); }, 1, repeats);
+  return bytes_per_run / (milliseconds / 1e3);
 }
 
 }  // namespace

@@ -1,24 +1,23 @@
 #!/usr/bin/env bash
-# Builds and runs the chapter 09 GPU tests on an NVIDIA machine WITHOUT CMake: for a GPU machine
-# that has nvcc and g++ but not the project's other dependencies (CMake's configure needs
-# GoogleTest, Google Benchmark, nlohmann-json and PCRE2 installed). It needs only GoogleTest's
-# sources, which it compiles itself; Debian's libgtest-dev installs them in /usr/src/googletest,
-# so copy that directory along.
+# Builds and runs the chapter 09 GPU tests on an NVIDIA machine WITHOUT CMake: the last resort of
+# gpu/verify_on_gpu.sh, for when CMake's configure fails there even with the bundle
+# (scripts/gpu-bundle.sh). It needs only nvcc, g++, GoogleTest's sources and nlohmann-json's
+# headers, both in the bundle:
 #
-#   gpu/standalone_test.sh <googletest source dir> [build dir] [gtest arguments ...]
+#   NLOHMANN_JSON_INCLUDE=build-gpu-bundle/nlohmann-json/include \
+#     gpu/standalone_test.sh build-gpu-bundle/googletest [build dir] [gtest arguments ...]
 #
-# Runs the tests with REQUIRE_GPU=1, so a missing GPU fails them instead of skipping them. It also
-# links bench_gpu (bench/bench_gpu.cpp) into the build directory. Not built here: chapter09_hip,
-# which needs the tokenizer and so PCRE2; its command-line tests report skipped.
+# Runs the tests with REQUIRE_GPU=1, so a missing GPU fails them instead of skipping them (RUN_TESTS=0:
+# build only). It also links bench_gpu (bench/bench_gpu.cpp) into the build directory. Not built
+# here: chapter09_hip, which needs the tokenizer and so PCRE2; its command-line tests report skipped.
 # Environment: GPU_NVIDIA_ARCH (default 90, i.e. sm_90), NVCC (default: nvcc on PATH, else
 # /usr/local/cuda/bin/nvcc), CXX (default g++), NLOHMANN_JSON_INCLUDE (a directory holding
-# nlohmann/json.hpp, which the checkpoint and config readers use; default /usr/include, else
-# ./build-nlohmann-json if it exists: copy Debian's /usr/include/nlohmann there to bring it along).
+# nlohmann/json.hpp, which the checkpoint and config readers use; default /usr/include).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-if [[ $# -lt 1 || ! -d "$1/googletest/include" ]]; then
-  echo "usage: $0 <googletest source dir, e.g. /usr/src/googletest> [build dir] [gtest args]" >&2
+if [[ $# -lt 1 || ! -f "$1/googletest/src/gtest-all.cc" ]]; then
+  echo "usage: $0 <googletest source dir, e.g. build-gpu-bundle/googletest> [build dir] [gtest args]" >&2
   exit 2
 fi
 googletest=$(cd "$1" && pwd)
@@ -52,16 +51,15 @@ test_sources=(tests/support/test_support.cpp tests/support/golden_model.cpp
 cpu_sources=("${library_sources[@]}" "${test_sources[@]}")
 gpu_sources=(gpu/device.hip gpu/convert.hip gpu/matmul.hip gpu/reduce.hip gpu/embedding.hip
              gpu/rms_norm.hip gpu/rope.hip gpu/attention_temperature.hip gpu/attention.hip
-             gpu/feed_forward.hip gpu/moe.hip gpu/residual.hip gpu/sampler.hip gpu/bandwidth.hip)
+             gpu/feed_forward.hip gpu/moe.hip gpu/residual.hip gpu/sampler.hip gpu/bandwidth.hip gpu/benchmark_support.hip)
 # nlohmann/json.hpp: on the default include path, or in a directory we add (never -I/usr/include
 # itself: that breaks the C++ library's #include_next).
 json_flags=()
 if [[ -n ${NLOHMANN_JSON_INCLUDE:-} ]]; then json_flags=(-isystem "$NLOHMANN_JSON_INCLUDE")
 elif [[ -f /usr/include/nlohmann/json.hpp ]]; then json_flags=()
-elif [[ -f build-nlohmann-json/nlohmann/json.hpp ]]; then json_flags=(-isystem "$PWD/build-nlohmann-json")
 else
-  echo "standalone: nlohmann/json.hpp not found: set NLOHMANN_JSON_INCLUDE, or copy /usr/include/nlohmann" \
-       "into ./build-nlohmann-json/ on a machine that has it" >&2
+  echo "standalone: nlohmann/json.hpp not found: set NLOHMANN_JSON_INCLUDE (the bundle's" \
+       "nlohmann-json/include, scripts/gpu-bundle.sh)" >&2
   exit 2
 fi
 gtest_sources=("$googletest/googletest/src/gtest-all.cc" "$googletest/googlemock/src/gmock-all.cc"
@@ -105,5 +103,9 @@ cuda_link=(-L"$cuda_home/lib64" -L"$cuda_home/lib" -lcudart -Wl,-rpath,"$cuda_ho
 "$cxx" -o "$build/test_chapter09" "${objects[@]}" "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
 "$cxx" -o "$build/bench_gpu" "$(object bench/bench_gpu.cpp)" "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
 
+if [[ ${RUN_TESTS:-1} == 0 ]]; then
+  echo "standalone: built $build/test_chapter09 and $build/bench_gpu"
+  exit 0
+fi
 echo "standalone: running $build/test_chapter09 with REQUIRE_GPU=1"
 REQUIRE_GPU=1 "$build/test_chapter09" "$@"
