@@ -3,6 +3,7 @@
 #
 #   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2
 #   scripts/setup.sh --gpu    also Debian's HIP compiler, to build the GPU chapters for AMD
+#   scripts/setup.sh --fuzz   also clang with its libFuzzer runtime and OpenMP (scripts/fuzz.sh)
 #
 # Nothing is downloaded at build time; this is the only place packages come from.
 set -euo pipefail
@@ -13,7 +14,8 @@ packages=(build-essential cmake ninja-build pkg-config
 for argument in "$@"; do
   case "$argument" in
     --gpu) packages+=(hipcc libamdhip64-dev) ;;
-    *) echo "usage: $0 [--gpu]" >&2; exit 2 ;;
+    --fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
+    *) echo "usage: $0 [--gpu] [--fuzz]" >&2; exit 2 ;;
   esac
 done
 
