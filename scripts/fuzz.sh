@@ -54,8 +54,9 @@ PY
 tokenizer=${LLAMA4_TOKENIZER:-../shared/llama4/tokenizer.model}
 if [[ -f "$tokenizer" ]]; then export LLAMA4_TOKENIZER="$(realpath "$tokenizer")"; else unset LLAMA4_TOKENIZER; fi
 
-# allocator_may_return_null: a refused huge allocation is std::bad_alloc (which the code reports),
-# as without ASan. -malloc_limit_mb keeps libFuzzer's own check in line with -rss_limit_mb.
+# allocator_may_return_null: a refused huge allocation returns null (which the code reports, see
+# Tensor::zeros), as without ASan, instead of aborting. -malloc_limit_mb keeps libFuzzer's own
+# check in line with -rss_limit_mb.
 export ASAN_OPTIONS=detect_leaks=1:allocator_may_return_null=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 for target in "${targets[@]}"; do

@@ -1,5 +1,6 @@
 #include "chapters/08_model/program.hpp"
 
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -359,6 +360,8 @@ int run_chat(InferenceSession& session, const Tokenizer& tokenizer, const Progra
   std::vector<std::int32_t> pending;  // tokens to feed before the next user message
   bool first_turn = true;
   std::string line;
+  if (::fcntl(STDIN_FILENO, F_GETFD) < 0)
+    fail("--chat reads its lines from standard input, which is closed");
   while (true) {
     std::cout << "\nuser> " << std::flush;
     if (!std::getline(std::cin, line)) break;

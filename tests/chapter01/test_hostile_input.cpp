@@ -129,7 +129,7 @@ TEST(HostileInput, WrongJsonTypesAreErrorsAndRunMainCatchesEverything) {
 
   // Out of memory names what was being allocated and how big.
   // (2^61 bytes: no machine has them. The ASan preset sets allocator_may_return_null=1 so that
-  // the sanitizer's allocator fails the way the system's does, with std::bad_alloc.)
+  // the sanitizer's allocator fails the way the system's does.)
   EXPECT_THAT(
       [] {
         Tensor::zeros({1 << 30, 1 << 29});

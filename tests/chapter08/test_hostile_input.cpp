@@ -268,6 +268,7 @@ TemporaryDirectory* HostileInputWithTokenizer::directory_ = nullptr;
 
 TEST_F(HostileInputWithTokenizer, ClosedInputInvalidChatLinesAndEmptyPerplexity) {
   expect_failure(program + " -n 2 <&-", 1, {"standard input is closed"});
+  expect_failure(program + " --chat -n 2 <&-", 1, {"standard input, which is closed"});
   expect_failure(program + " -n 2 < /dev/null", 1, {"standard input was empty"});
 
   // The bad line is refused and the session goes on to answer the next one.
