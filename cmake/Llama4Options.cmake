@@ -26,3 +26,11 @@ if(LLAMA4_SANITIZE)
   target_compile_options(llama4_flags INTERFACE ${_sanitizers})
   target_link_options(llama4_flags INTERFACE ${_sanitizers})
 endif()
+
+if(LLAMA4_FUZZ)
+  # libFuzzer's coverage instrumentation on every target, with ASan + UBSan; the fuzz targets add
+  # -fsanitize=fuzzer when they link (tests/fuzz/CMakeLists.txt).
+  set(_fuzz_sanitizers -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer)
+  target_compile_options(llama4_flags INTERFACE -fsanitize=fuzzer-no-link ${_fuzz_sanitizers})
+  target_link_options(llama4_flags INTERFACE ${_fuzz_sanitizers})
+endif()

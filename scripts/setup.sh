@@ -5,6 +5,7 @@
 #                             Python 3 (the checks of the READMEs' code excerpts and figures)
 #   scripts/setup.sh --gpu    also Debian's HIP compiler, to build the GPU chapters for AMD
 #   scripts/setup.sh --dev    also gdb, to step through a chapter (chapter 01, "Step through it")
+#   scripts/setup.sh --fuzz   also clang with its libFuzzer runtime and OpenMP (scripts/fuzz.sh)
 #
 # Nothing is downloaded at build time; this is the only place packages come from.
 set -euo pipefail
@@ -16,7 +17,8 @@ for argument in "$@"; do
   case "$argument" in
     --gpu) packages+=(hipcc libamdhip64-dev) ;;
     --dev) packages+=(gdb) ;;
-    *) echo "usage: $0 [--gpu] [--dev]" >&2; exit 2 ;;
+    --fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
+    *) echo "usage: $0 [--gpu] [--dev] [--fuzz]" >&2; exit 2 ;;
   esac
 done
 

@@ -13,6 +13,7 @@
 
 #include "common/debugging/data_paths.hpp"
 #include "common/debugging/golden.hpp"
+#include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/matmul.hpp"
 #include "common/tensors/safetensors.hpp"
@@ -49,8 +50,9 @@ void list_checkpoint(const Checkpoint& checkpoint, bool all) {
       continue;
     }
     const TensorEntry& entry = checkpoint.entry(name);
-    std::printf("   %-70s %-5s %s\n", name.c_str(), std::string(dtype_name(entry.dtype)).c_str(),
-                shape_string(entry.shape).c_str());
+    // printable(): a name is text from the file, and may hold terminal escape codes.
+    std::printf("   %-70s %-5s %s\n", printable(name).c_str(),
+                std::string(dtype_name(entry.dtype)).c_str(), shape_string(entry.shape).c_str());
   }
   if (hidden > 0)
     std::cout << "   ... and " << hidden << " tensors of the other layers (--all lists them)\n";
@@ -91,7 +93,7 @@ int main(int argc, char** argv) {
       return 2;
     }
   }
-  try {
+  return run_main([&] {
     std::cout << "Chapter 01: tensors and checkpoints\n\n";
     show_what_a_tensor_is();
     const Checkpoint checkpoint = Checkpoint::open(model);
@@ -104,8 +106,5 @@ int main(int argc, char** argv) {
       return 0;
     }
     return run_one_linear(checkpoint, nested ? "language_model.model." : "model.") ? 0 : 1;
-  } catch (const Error& error) {
-    std::cerr << "error: " << error.what() << "\n";
-    return 1;
-  }
+  });
 }

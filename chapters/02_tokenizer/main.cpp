@@ -13,16 +13,18 @@
 // IN.json / IDS.json may be "-" for standard input.
 #include <cstdio>
 #include <cstring>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/debugging/data_paths.hpp"
+#include "common/program/run_main.hpp"
+#include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
+#include "common/tensors/json_document.hpp"
+#include "common/tensors/regular_file.hpp"
 #include "common/tokenizer/byte_pair_encoding.hpp"
 #include "common/tokenizer/chat_format.hpp"
 #include "common/tokenizer/long_run_splitter.hpp"
@@ -140,23 +142,12 @@ void tour(const Tokenizer& tokenizer) {
 }
 
 std::string read_input(const std::string& path) {
-  std::ostringstream text;
-  if (path == "-") {
-    text << std::cin.rdbuf();
-    return text.str();
-  }
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open ", path);
-  text << in.rdbuf();
-  return text.str();
+  return path == "-" ? read_standard_input() : read_regular_file(path);
 }
 
+// Bounded nesting, no duplicate keys (json_document.hpp): the file may come from anywhere.
 Json parse_json(const std::string& path) {
-  try {
-    return Json::parse(read_input(path));
-  } catch (const Json::exception& error) {
-    fail(path, ": not valid JSON (", error.what(), ")");
-  }
+  return parse_json_document(read_input(path), path == "-" ? "standard input" : path);
 }
 
 void encode_json(const Tokenizer& tokenizer, const std::string& path,
@@ -180,11 +171,11 @@ void decode_json(const Tokenizer& tokenizer, const std::string& path) {
     if (!ids.is_array()) fail(path, ": element ", i, " is not an array of ids");
     std::vector<std::int32_t> values;
     for (const Json& id : ids) {
-      if (!id.is_number_integer() || id.get<std::int64_t>() < INT32_MIN ||
-          id.get<std::int64_t>() > INT32_MAX) {
-        fail(path, ": element ", i, " holds ", id.dump(), ", which is not a token id");
+      const std::optional<std::int64_t> value = json_integer(id);
+      if (!value || *value < INT32_MIN || *value > INT32_MAX) {
+        fail(path, ": element ", i, " holds ", json_excerpt(id), ", which is not a token id");
       }
-      values.push_back(id.get<std::int32_t>());
+      values.push_back(static_cast<std::int32_t>(*value));
     }
     out.push_back(tokenizer.decode(values));
   }
@@ -249,11 +240,9 @@ int main(int argc, char** argv) {
               << "       [--write-toy-vocabulary OUT]\n";
     return 2;
   }
-  try {
+  return run_main([&] {
     if (!options.write_toy.empty()) {
-      std::ofstream out(options.write_toy, std::ios::binary);
-      out << format_tiktoken_ranks(toy_vocabulary());
-      if (!out) fail("cannot write ", options.write_toy);
+      write_file_atomically(options.write_toy, format_tiktoken_ranks(toy_vocabulary()));
       return 0;
     }
     std::string which;
@@ -271,8 +260,5 @@ int main(int argc, char** argv) {
       tour(tokenizer);
     }
     return 0;
-  } catch (const Error& error) {
-    std::cerr << "error: " << error.what() << "\n";
-    return 1;
-  }
+  });
 }

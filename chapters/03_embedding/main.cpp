@@ -17,6 +17,7 @@
 #include "common/debugging/data_paths.hpp"
 #include "common/debugging/golden.hpp"
 #include "common/layers/embedding.hpp"
+#include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
 #include "common/tensors/safetensors.hpp"
@@ -81,7 +82,7 @@ void show_out_of_range_error(const Tensor& table) {
 
 int main(int argc, char** argv) {
   const std::string model = model_option(argc, argv).value_or(golden_model_dir("tiny").string());
-  try {
+  return run_main([&] {
     std::cout << "Chapter 03: token embedding\n\n";
     const Checkpoint checkpoint = Checkpoint::open(model);
     const WeightNames names(checkpoint);
@@ -120,8 +121,5 @@ int main(int argc, char** argv) {
     const Comparison result = compare(x, expected, tolerance::kExact);
     std::cout << "   match: " << summary(result, expected, tolerance::kExact) << "\n";
     return result.within_tolerance ? 0 : 1;
-  } catch (const Error& error) {
-    std::cerr << "error: " << error.what() << "\n";
-    return 1;
-  }
+  });
 }

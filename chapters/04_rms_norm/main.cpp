@@ -15,6 +15,7 @@
 #include "common/debugging/data_paths.hpp"
 #include "common/debugging/golden.hpp"
 #include "common/layers/rms_norm.hpp"
+#include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
 #include "common/tensors/model_config.hpp"
@@ -163,7 +164,7 @@ int main(int argc, char** argv) {
     std::cerr << "usage: " << argv[0] << "\n";
     return 2;
   }
-  try {
+  return run_main([&] {
     std::cout << "Chapter 04: RMSNorm and the QK norm\n\n";
     const Checkpoint checkpoint = Checkpoint::open(golden_model_dir("tiny"));
     const WeightNames names(checkpoint);
@@ -179,8 +180,5 @@ int main(int argc, char** argv) {
     ok &= show_qk_norm(config, golden);
     std::cout << (ok ? "\nall checks passed\n" : "\nSOME CHECKS FAILED\n");
     return ok ? 0 : 1;
-  } catch (const Error& error) {
-    std::cerr << "error: " << error.what() << "\n";
-    return 1;
-  }
+  });
 }

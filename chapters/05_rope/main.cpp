@@ -20,6 +20,7 @@
 #include "common/debugging/golden.hpp"
 #include "common/layers/attention_temperature.hpp"
 #include "common/layers/rope.hpp"
+#include "common/program/run_main.hpp"
 #include "common/tensors/model_config.hpp"
 #include "common/tensors/safetensors.hpp"
 #include "common/tensors/tensor.hpp"
@@ -243,7 +244,7 @@ ModelConfig scout_rope_settings() {
 
 int main(int argc, char** argv) {
   const std::optional<std::string> model = model_option(argc, argv);
-  try {
+  return run_main([&] {
     std::cout << "Chapter 05: RoPE and the attention temperature\n\n";
     const ModelConfig tiny = load_model_config(golden_model_dir("tiny"));
     const SafetensorsFile golden(golden_activations_path("tiny"));
@@ -261,8 +262,5 @@ int main(int argc, char** argv) {
     ok &= show_temperature(tiny, golden);
     std::cout << (ok ? "\nall checks passed\n" : "\nSOME CHECKS FAILED\n");
     return ok ? 0 : 1;
-  } catch (const Error& error) {
-    std::cerr << "error: " << error.what() << "\n";
-    return 1;
-  }
+  });
 }

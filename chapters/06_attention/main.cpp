@@ -21,6 +21,7 @@
 #include "common/layers/attention.hpp"
 #include "common/layers/kv_cache.hpp"
 #include "common/layers/rope.hpp"
+#include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
 #include "common/tensors/model_config.hpp"
@@ -172,7 +173,7 @@ bool prefill_then_decode(const std::vector<AttentionLayer>& layers, std::int64_t
 
 int main(int argc, char** argv) {
   const std::optional<std::string> model = model_option(argc, argv);
-  try {
+  return run_main([&] {
     std::cout << "Chapter 06: attention\n\n";
     const Checkpoint checkpoint = Checkpoint::open(golden_model_dir("tiny"));
     const WeightNames names(checkpoint);
@@ -216,8 +217,5 @@ int main(int argc, char** argv) {
     ok &= prefill_then_decode(layers, *config.attention_chunk_size, golden);
     std::cout << (ok ? "\nall checks passed\n" : "\nSOME CHECKS FAILED\n");
     return ok ? 0 : 1;
-  } catch (const Error& error) {
-    std::cerr << "error: " << error.what() << "\n";
-    return 1;
-  }
+  });
 }

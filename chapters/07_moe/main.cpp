@@ -20,6 +20,7 @@
 #include "common/debugging/golden.hpp"
 #include "common/layers/feed_forward.hpp"
 #include "common/layers/moe.hpp"
+#include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
 #include "common/tensors/model_config.hpp"
@@ -99,7 +100,7 @@ bool scaling_the_output_fails(const MoeLayer& moe, const Tensor& x, const Tensor
 
 int main(int argc, char** argv) {
   const std::optional<std::string> model = model_option(argc, argv);
-  try {
+  return run_main([&] {
     std::cout << "Chapter 07: mixture of experts\n\n";
     const Checkpoint checkpoint = Checkpoint::open(golden_model_dir("tiny"));
     const WeightNames names(checkpoint);
@@ -162,8 +163,5 @@ int main(int argc, char** argv) {
     }
     std::cout << (ok ? "\nall checks passed\n" : "\nSOME CHECKS FAILED\n");
     return ok ? 0 : 1;
-  } catch (const Error& error) {
-    std::cerr << "error: " << error.what() << "\n";
-    return 1;
-  }
+  });
 }

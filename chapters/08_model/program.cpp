@@ -1,6 +1,6 @@
 #include "chapters/08_model/program.hpp"
 
-#include <omp.h>
+#include <fcntl.h>
 #include <unistd.h>
 
 #include <charconv>
@@ -8,7 +8,6 @@
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
 #include <sstream>
 
@@ -16,10 +15,15 @@
 #include "common/debugging/data_paths.hpp"
 #include "common/model/generation.hpp"
 #include "common/model/synthetic_model.hpp"
+#include "common/program/run_main.hpp"
+#include "common/program/thread_count.hpp"
+#include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
+#include "common/tensors/regular_file.hpp"
 #include "common/tensors/safetensors.hpp"
 #include "common/tokenizer/chat_format.hpp"
 #include "common/tokenizer/tokenizer.hpp"
+#include "common/tokenizer/utf8.hpp"
 #include "common/tokenizer/utf8_stream_decoder.hpp"
 
 namespace llama4 {
@@ -86,18 +90,10 @@ float parse_number(const std::string& text, const char* option) {
   fail(option, " expects a number, got \"", text, "\"");
 }
 
-std::string read_text_file(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open ", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // "1,2,3" or "@ids.txt" (ids separated by commas or whitespace).
 std::vector<std::int32_t> parse_token_list(const std::string& argument) {
   const std::string text =
-      argument.starts_with("@") ? read_text_file(argument.substr(1)) : argument;
+      argument.starts_with("@") ? read_regular_file(argument.substr(1)) : argument;
   std::vector<std::int32_t> ids;
   std::string item;
   std::istringstream stream(text);
@@ -114,7 +110,9 @@ std::vector<std::int32_t> parse_token_list(const std::string& argument) {
   return ids;
 }
 
-ProgramOptions parse_options(int argc, char** argv, bool gpu, bool& help) {
+}  // namespace
+
+ProgramOptions parse_program_options(int argc, char** argv, bool gpu, bool& help) {
   ProgramOptions options;
   for (int i = 1; i < argc; ++i) {
     const std::string flag = argv[i];
@@ -135,7 +133,7 @@ ProgramOptions parse_options(int argc, char** argv, bool gpu, bool& help) {
     else if (flag == "--prompt")
       options.prompt = value();
     else if (flag == "--prompt-file")
-      options.prompt = read_text_file(value());
+      options.prompt = read_regular_file(value());
     else if (flag == "--chat")
       options.chat = true;
     else if (flag == "--system")
@@ -167,7 +165,7 @@ ProgramOptions parse_options(int argc, char** argv, bool gpu, bool& help) {
     else if (flag == "--prompt-length")
       options.random_prompt_length = parse_integer(value(), "--prompt-length");
     else if (flag == "--threads")
-      options.threads = static_cast<int>(parse_integer(value(), "--threads"));
+      options.threads = parse_integer(value(), "--threads");
     else if (flag == "--touch")
       options.touch = true;
     else if (flag == "--no-touch")
@@ -186,6 +184,8 @@ ProgramOptions parse_options(int argc, char** argv, bool gpu, bool& help) {
   if (!options.dump_logits.empty() && !options.tokens) fail("--dump-logits needs --tokens");
   return options;
 }
+
+namespace {
 
 // ---------------------------------------------------------------------------------------------
 // Loading
@@ -285,30 +285,38 @@ void report(const InferenceSession& session, double load_seconds, const Generati
 int dump_logits(InferenceSession& session, const std::vector<std::int32_t>& ids,
                 const std::string& path) {
   const Tensor logits = session.forward(ids, LogitRows::all);
-  std::ofstream out(path, std::ios::binary);
-  out.write(reinterpret_cast<const char*>(logits.data<float>()),
-            static_cast<std::streamsize>(logits.nbytes()));
-  if (!out) fail("writing ", path, " failed");
+  check_logits_are_finite(logits, 0);
+  AtomicFile out(path);  // a failed write leaves no partial file
+  out.write(logits.data<float>(), logits.nbytes());
+  out.commit();
   return 0;
 }
 
 int dump_activations(InferenceSession& session, const std::vector<std::int32_t>& ids,
                      const std::string& directory) {
-  std::filesystem::create_directories(directory);
+  std::error_code error;
+  if (std::filesystem::exists(directory, error) &&
+      !std::filesystem::is_directory(directory, error)) {
+    fail("--dump-activations ", directory, ": exists and is not a directory");
+  }
+  std::filesystem::create_directories(directory, error);
+  if (error) fail("--dump-activations: cannot create ", directory, ": ", error.message());
   ActivationRecorder recorder;
-  session.forward(ids, LogitRows::all, &recorder);
+  const Tensor logits = session.forward(ids, LogitRows::all, &recorder);
   const std::filesystem::path path = std::filesystem::path(directory) / "activations.safetensors";
   write_activation_dump(path, recorder, ids);
   std::cout << "wrote " << recorder.names().size() << " activations of " << ids.size()
             << " tokens to " << path.string() << "\ncompare: chapter08_compare " << path.string()
             << " OTHER.safetensors\n";
+  // After writing: the dump is what shows where the NaN came from.
+  check_logits_are_finite(logits, 0, &recorder);
   return 0;
 }
 
 int run_perplexity(InferenceSession& session, const Tokenizer& tokenizer,
                    const ProgramOptions& options) {
   const std::vector<std::int32_t> ids =
-      tokenizer.encode(read_text_file(options.perplexity_file), {.bos = true});
+      tokenizer.encode(read_regular_file(options.perplexity_file), {.bos = true});
   const PerplexityResult result = perplexity(session, ids);
   std::cout << "perplexity " << result.perplexity << " over " << result.predicted_tokens
             << " predicted tokens (" << result.mean_negative_log_likelihood
@@ -352,10 +360,17 @@ int run_chat(InferenceSession& session, const Tokenizer& tokenizer, const Progra
   std::vector<std::int32_t> pending;  // tokens to feed before the next user message
   bool first_turn = true;
   std::string line;
+  if (::fcntl(STDIN_FILENO, F_GETFD) < 0)
+    fail("--chat reads its lines from standard input, which is closed");
   while (true) {
     std::cout << "\nuser> " << std::flush;
     if (!std::getline(std::cin, line)) break;
     if (line.empty()) continue;
+    if (const std::optional<std::size_t> bad = find_invalid_utf8(line)) {
+      // One bad line (a terminal in another encoding, a pasted binary) must not end the session.
+      std::cerr << "(that line is not valid UTF-8 at byte " << *bad << "; nothing was sent)\n";
+      continue;
+    }
     std::vector<std::int32_t> turn = pending;
     if (first_turn) {
       std::vector<ChatMessage> dialog;
@@ -434,6 +449,11 @@ std::vector<std::int32_t> prompt_tokens(const ProgramOptions& options,
   if (options.tokens) return parse_token_list(*options.tokens);
   std::optional<std::string> text = options.prompt;
   if (!text && !options.synthetic.empty()) {
+    if (options.random_prompt_length < 1 ||
+        options.random_prompt_length > config.max_position_embeddings) {
+      fail("--prompt-length must be between 1 and ", config.max_position_embeddings, ", got ",
+           options.random_prompt_length);
+    }
     std::vector<std::int32_t> ids;
     Sampler random({.seed = options.sampling.seed + 12345});
     for (std::int64_t i = 0; i < options.random_prompt_length; ++i) {
@@ -443,9 +463,8 @@ std::vector<std::int32_t> prompt_tokens(const ProgramOptions& options,
     return ids;
   }
   if (!text && !::isatty(STDIN_FILENO)) {
-    std::ostringstream input;
-    input << std::cin.rdbuf();
-    text = input.str();
+    text = read_standard_input();  // a closed standard input is an error, not an empty prompt
+    if (text->empty()) fail("no prompt: standard input was empty");
   }
   if (!text)
     fail("no prompt: give --prompt TEXT, --prompt-file F, --tokens, or text on standard input");
@@ -457,13 +476,14 @@ std::vector<std::int32_t> prompt_tokens(const ProgramOptions& options,
 int run(const ProgramOptions& options, const SessionFactory& make_session, bool no_arguments,
         const PreflightCheck& preflight) {
   if (preflight) preflight(options);
-  if (options.threads > 0) omp_set_num_threads(options.threads);
+  set_thread_count(options.threads);
   const auto load_start = std::chrono::steady_clock::now();
   Model model = load_model(options);
   const ModelConfig config = model.config();
   const std::int64_t context = options.context_length > 0
                                    ? options.context_length
                                    : std::min<std::int64_t>(config.max_position_embeddings, 4096);
+  check_context_length(config, context);  // before any session allocates its cache
   std::unique_ptr<InferenceSession> session = make_session(std::move(model), context, options);
   const double load_seconds = seconds_since(load_start);
 
@@ -494,19 +514,15 @@ int run(const ProgramOptions& options, const SessionFactory& make_session, bool 
 
 int run_model_program(int argc, char** argv, const SessionFactory& make_session, bool gpu,
                       const PreflightCheck& preflight) {
-  try {
+  return run_main([&] {
     bool help = false;
-    const ProgramOptions options = parse_options(argc, argv, gpu, help);
+    const ProgramOptions options = parse_program_options(argc, argv, gpu, help);
     if (help) {
       print_usage(argv[0], gpu);
       return 0;
     }
     return run(options, make_session, argc == 1, preflight);
-  } catch (const Error& error) {
-    std::cout.flush();
-    std::cerr << "error: " << error.what() << "\n";
-    return 1;
-  }
+  });
 }
 
 }  // namespace llama4

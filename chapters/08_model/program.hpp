@@ -32,7 +32,7 @@ struct ProgramOptions {
   std::string dump_activations;             // --dump-activations DIR
   std::string perplexity_file;              // --perplexity FILE
   std::int64_t random_prompt_length = 128;  // --prompt-length N (synthetic models without a prompt)
-  int threads = 0;                          // --threads N (0: all cores)
+  std::int64_t threads = 0;                 // --threads N (0: all cores)
   std::optional<bool> touch;  // --touch / --no-touch (default: when it fits in half the RAM)
   int device = 0;             // --device N (chapter 09)
   bool no_bos = false;        // --no-bos
@@ -44,6 +44,9 @@ using SessionFactory = std::function<std::unique_ptr<InferenceSession>(
 // Called with the parsed options before the model is loaded, to fail early (chapter 09: "no usable
 // GPU") rather than after building a model that cannot run. Throws llama4::Error to stop.
 using PreflightCheck = std::function<void(const ProgramOptions&)>;
+
+// Parses argv into options (an Error for anything it cannot use; `help` is set by --help).
+ProgramOptions parse_program_options(int argc, char** argv, bool gpu, bool& help);
 
 // Parses argv, runs the requested mode, returns the exit status (0 ok, 1 error, 2 usage).
 // `gpu` adds --device to the usage text.

@@ -23,6 +23,12 @@ namespace llama4 {
 // The stages of one decoder layer, in the order they are computed.
 const std::vector<std::string>& layer_stage_order();
 
+// The number of layers a file holds stages of: one more than the highest N of the names
+// "<prefix>layers.N.<stage>". The names come from a file, so an N that is not a plain decimal
+// number, or is kMaxLayers (model_config.hpp) or more, is an Error naming the tensor; it used to
+// throw std::invalid_argument, or make chapter08_compare list 10^7 layers' stages (5 GB).
+std::int64_t dump_layer_count(const SafetensorsFile& file, const std::string& prefix);
+
 // Every stage name of an L-layer model in computation order ("embedding", "layers.0.attn_norm",
 // ..., "final_norm", "logits").
 std::vector<std::string> stage_order(std::int64_t layers);
@@ -35,6 +41,10 @@ Tolerance stage_tolerance(const std::string& stage);
 void write_activation_dump(const std::filesystem::path& path, const ActivationRecorder& recorder,
                            std::span<const std::int32_t> tokens);
 
+// The first stage (in computation order) of what `recorder` saw that holds a NaN or an infinity,
+// with the place: "layers.1.q at [3, 0, 7]"; empty if every value is finite.
+std::string first_non_finite_stage(const ActivationRecorder& recorder);
+
 struct Divergence {
   bool found = false;       // false: every common stage agrees
   std::string stage;        // e.g. "layers.2.attn_out"
@@ -44,7 +54,8 @@ struct Divergence {
 };
 
 // Compares the stages both files have, in computation order, stopping at the first that differs
-// beyond its tolerance (or beyond `tolerance` when given). Names are looked up as prefix + stage.
+// beyond its tolerance (or beyond `tolerance` when given; it must be finite and not negative, or
+// no difference would ever count). Names are looked up as prefix + stage.
 Divergence first_divergence(const SafetensorsFile& a, const std::string& a_prefix,
                             const SafetensorsFile& b, const std::string& b_prefix,
                             std::int64_t layers,

@@ -3,6 +3,8 @@
 #include <cmath>
 #include <sstream>
 
+#include "common/tensors/error.hpp"
+
 namespace llama4 {
 namespace {
 
@@ -18,7 +20,16 @@ std::string index_string(const Shape& shape, std::int64_t position) {
 
 }  // namespace
 
+void check_tolerance(const Tolerance& tolerance) {
+  const auto valid = [](double bound) { return std::isfinite(bound) && bound >= 0; };
+  if (!valid(tolerance.absolute) || !valid(tolerance.relative)) {
+    fail("a tolerance must be a finite number >= 0, got ", tolerance.absolute, " + ",
+         tolerance.relative, "·|golden|");
+  }
+}
+
 Comparison compare(const Tensor& ours, const Tensor& golden, Tolerance tolerance) {
+  check_tolerance(tolerance);
   Comparison result;
   if (ours.shape() != golden.shape()) {
     result.within_tolerance = false;

@@ -45,7 +45,12 @@ struct Comparison {
   std::string problem;  // non-empty when the shapes differ or a value is NaN
 };
 
-// Compares element by element (any float dtypes, any strides). Shapes must be equal.
+// A tolerance must be two finite numbers >= 0: with a NaN bound no difference would ever count as
+// one, and every pair of files would "agree". An Error otherwise.
+void check_tolerance(const Tolerance& tolerance);
+
+// Compares element by element (any float dtypes, any strides). Shapes must be equal. The tolerance
+// is checked with check_tolerance.
 Comparison compare(const Tensor& ours, const Tensor& golden, Tolerance tolerance);
 
 // One line for humans:

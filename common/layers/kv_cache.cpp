@@ -1,20 +1,47 @@
 #include "common/layers/kv_cache.hpp"
 
 #include <algorithm>
+#include <cstdint>
 #include <cstring>
+#include <new>
 
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
 
-LayerKVCache::LayerKVCache(std::int64_t kv_heads, std::int64_t head_dim, std::int64_t capacity,
-                           std::optional<std::int64_t> chunk_size)
-    : row_size_(kv_heads * head_dim), capacity_(capacity), chunk_size_(chunk_size) {
+std::uint64_t LayerKVCache::bytes_needed(std::int64_t kv_heads, std::int64_t head_dim,
+                                         std::int64_t capacity,
+                                         std::optional<std::int64_t> chunk_size) {
   if (kv_heads <= 0 || head_dim <= 0 || capacity <= 0) fail("KV cache: sizes must be positive");
   if (chunk_size && *chunk_size <= 0) fail("KV cache: chunk size must be positive");
+  const std::int64_t slots = chunk_size ? std::min(capacity, *chunk_size) : capacity;
+  // keys and values: 2 x slots x kv_heads x head_dim floats. The sizes come from config.json and
+  // --ctx, so the product is checked: unchecked, --ctx 576460752303423489 wrapped around to a
+  // 32-float cache that later writes ran past.
+  std::uint64_t bytes = 2 * sizeof(float);
+  for (const std::int64_t size : {slots, kv_heads, head_dim}) {
+    if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(size), &bytes) ||
+        bytes > static_cast<std::uint64_t>(PTRDIFF_MAX)) {
+      fail("KV cache: ", slots, " positions of ", kv_heads, " x ", head_dim,
+           " keys and values do not fit in memory (the byte count overflows)");
+    }
+  }
+  return bytes;
+}
+
+LayerKVCache::LayerKVCache(std::int64_t kv_heads, std::int64_t head_dim, std::int64_t capacity,
+                           std::optional<std::int64_t> chunk_size)
+    : capacity_(capacity), chunk_size_(chunk_size) {
+  const std::uint64_t bytes = bytes_needed(kv_heads, head_dim, capacity, chunk_size);
+  row_size_ = kv_heads * head_dim;  // cannot overflow: bytes_needed multiplied it without overflow
   slots_ = chunk_size ? std::min(capacity, *chunk_size) : capacity;
-  keys_.resize(static_cast<std::size_t>(slots_ * row_size_));
-  values_.resize(static_cast<std::size_t>(slots_ * row_size_));
+  try {
+    keys_.resize(static_cast<std::size_t>(slots_ * row_size_));
+    values_.resize(static_cast<std::size_t>(slots_ * row_size_));
+  } catch (const std::bad_alloc&) {
+    fail("out of memory: a KV cache of ", slots_, " positions needs ", bytes, " bytes (",
+         static_cast<double>(bytes) / 1e9, " GB) for one layer; use a shorter context (--ctx)");
+  }
 }
 
 // [excerpt slot_of]

@@ -30,6 +30,11 @@ class LayerKVCache {
   LayerKVCache(std::int64_t kv_heads, std::int64_t head_dim, std::int64_t capacity,
                std::optional<std::int64_t> chunk_size);
 
+  // Bytes the keys and values of such a cache take; an Error if the sizes are not positive or the
+  // count overflows. Nothing is allocated.
+  static std::uint64_t bytes_needed(std::int64_t kv_heads, std::int64_t head_dim,
+                                    std::int64_t capacity, std::optional<std::int64_t> chunk_size);
+
   // Stores the key and value rows ([kv_heads * head_dim] each) of `position`, which must be
   // next_position(). A chunked cache overwrites the slot of a position from an earlier chunk.
   void append(std::int64_t position, const float* key, const float* value);

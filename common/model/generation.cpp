@@ -4,6 +4,7 @@
 #include <chrono>
 #include <cmath>
 
+#include "common/debugging/activation_dump.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
@@ -19,6 +20,25 @@ std::span<const float> row_of(const Tensor& logits, std::int64_t row) {
 }
 
 }  // namespace
+
+void check_logits_are_finite(const Tensor& logits, std::int64_t first_position,
+                             const ActivationRecorder* recorder) {
+  const float* values = logits.data<float>();
+  const std::int64_t rows = logits.dim(0), width = logits.dim(1);
+  for (std::int64_t row = 0; row < rows; ++row) {
+    for (std::int64_t i = 0; i < width; ++i) {
+      if (std::isfinite(values[row * width + i])) continue;
+      std::string where;
+      if (recorder != nullptr) {
+        const std::string stage = first_non_finite_stage(*recorder);
+        if (!stage.empty()) where = "; the first stage holding one is " + stage;
+      }
+      fail("the logits of position ", first_position + row, " are not finite (token ", i, ": ",
+           values[row * width + i], "): the weights hold NaN or infinity, or the computation ",
+           "overflowed", where);
+    }
+  }
+}
 
 GenerationResult generate(InferenceSession& session, Sampler& sampler,
                           std::span<const std::int32_t> prompt, std::int64_t max_new_tokens,
@@ -40,6 +60,7 @@ GenerationResult generate(InferenceSession& session, Sampler& sampler,
   const auto start = std::chrono::steady_clock::now();
   Tensor logits = session.forward(prompt, LogitRows::last);
   result.stats.prefill_seconds = seconds_since(start);
+  check_logits_are_finite(logits, session.position() - 1);
 
   std::chrono::steady_clock::time_point first_token_at;
   while (static_cast<std::int64_t>(result.tokens.size()) < max_new_tokens) {
@@ -65,6 +86,7 @@ GenerationResult generate(InferenceSession& session, Sampler& sampler,
     }
     logits =
         session.forward(std::span(&result.tokens.back(), 1), LogitRows::last);  // decode one token
+    check_logits_are_finite(logits, session.position() - 1);
   }
   // [end excerpt]
   result.stats.generated_tokens = static_cast<std::int64_t>(result.tokens.size());
@@ -74,6 +96,10 @@ GenerationResult generate(InferenceSession& session, Sampler& sampler,
 
 PerplexityResult perplexity(InferenceSession& session, std::span<const std::int32_t> tokens) {
   if (tokens.size() < 2) fail("perplexity needs at least 2 tokens, got ", tokens.size());
+  if (session.context_length() < 2) {
+    fail("perplexity needs a context of at least 2 tokens (one to predict from, one to predict); ",
+         "the context is ", session.context_length());
+  }
   PerplexityResult result;
   double total = 0;
   const auto window = static_cast<std::size_t>(session.context_length());
@@ -82,6 +108,7 @@ PerplexityResult perplexity(InferenceSession& session, std::span<const std::int3
     session.reset();
     const Tensor logits =
         session.forward(tokens.subspan(begin, end - begin), LogitRows::all);  // [n, V]
+    check_logits_are_finite(logits, static_cast<std::int64_t>(begin));
     for (std::size_t t = begin; t + 1 < end; ++t) {
       // -log softmax(logits)[next] = log Σ exp(z) - z_next, computed stably around the max.
       const std::span<const float> row = row_of(logits, static_cast<std::int64_t>(t - begin));

@@ -21,6 +21,14 @@
 
 namespace llama4 {
 
+// Logits must be finite. A NaN or infinity in a weight (or an overflow on the way) spreads through
+// every later stage, and sampling NaN logits quietly yields token 0 forever: "0 0 0 ..." or
+// "perplexity nan", exit status 0. So every caller of forward() checks: an Error naming the first
+// position (rows of `logits` [rows, V] are positions first_position, first_position + 1, ...) and,
+// given the recorder of that forward pass, the first stage where a non-finite value appears.
+void check_logits_are_finite(const Tensor& logits, std::int64_t first_position,
+                             const ActivationRecorder* recorder = nullptr);
+
 struct GenerationStats {
   std::int64_t prompt_tokens = 0;
   std::int64_t generated_tokens = 0;  // including a final stop token
@@ -60,7 +68,8 @@ struct PerplexityResult {
 };
 
 // exp(mean over positions of -log p(token_{t+1} | tokens_0..t)). The text is cut into windows of at
-// most the session's context length; each window starts from an empty cache.
+// most the session's context length; each window starts from an empty cache. A context shorter
+// than 2 tokens predicts nothing and is an Error (it used to print "-nan over 0 tokens").
 PerplexityResult perplexity(InferenceSession& session, std::span<const std::int32_t> tokens);
 
 }  // namespace llama4

@@ -1,5 +1,7 @@
 #include "common/model/model.hpp"
 
+#include <unistd.h>
+
 #include "common/layers/embedding.hpp"
 #include "common/layers/rms_norm.hpp"
 #include "common/layers/rope.hpp"
@@ -24,14 +26,39 @@ Model Model::load(const std::filesystem::path& directory) {
   return Model(std::move(config), Checkpoint::open(directory));
 }
 
+namespace {
+
+// config.json and the weights must describe the same model, and the sizes that the program builds
+// things from (the layer list, the RoPE table) are checked against the tensors before anything is
+// built: the last layer must exist and no layer after it, and layer 0's query projection must be
+// [heads x head_dim, hidden].
+void check_config_matches_weights(const ModelConfig& config, const Checkpoint& checkpoint,
+                                  const WeightNames& names) {
+  const std::int64_t layers = config.num_hidden_layers;
+  const std::string last = names.layer(layers - 1, "input_layernorm.weight");
+  if (!checkpoint.contains(last)) {
+    fail("config.json says ", layers, " layers, but checkpoint ", checkpoint.location(),
+         " has no tensor \"", last, "\"; does config.json belong to these weights?");
+  }
+  const std::string beyond = names.layer(layers, "input_layernorm.weight");
+  if (checkpoint.contains(beyond)) {
+    fail("config.json says ", layers, " layers, but checkpoint ", checkpoint.location(), " has \"",
+         beyond, "\" too; does config.json belong to these weights?");
+  }
+  load_weight(checkpoint, names.layer(0, "self_attn.q_proj.weight"),
+              {config.num_attention_heads * config.head_dim, config.hidden_size});
+}
+
+}  // namespace
+
 Model::Model(ModelConfig config, Checkpoint checkpoint)
-    : config_(std::move(config)),
-      checkpoint_(std::move(checkpoint)),
-      inverse_frequencies_(
-          rope_inverse_frequencies(config_.head_dim, config_.rope_theta, config_.rope_scaling)) {
+    : config_(std::move(config)), checkpoint_(std::move(checkpoint)) {
   const WeightNames names(checkpoint_);
   const std::int64_t vocab = config_.vocab_size, hidden = config_.hidden_size;
   embedding_ = load_weight(checkpoint_, names.embedding(), {vocab, hidden});
+  check_config_matches_weights(config_, checkpoint_, names);
+  inverse_frequencies_ =
+      rope_inverse_frequencies(config_.head_dim, config_.rope_theta, config_.rope_scaling);
   for (std::int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) {
     layers_.emplace_back(config_, layer, checkpoint_, names, inverse_frequencies_);
   }
@@ -42,8 +69,37 @@ Model::Model(ModelConfig config, Checkpoint checkpoint)
                  : load_weight(checkpoint_, names.lm_head(), {vocab, hidden});
 }
 
+std::uint64_t check_context_length(const ModelConfig& config, std::int64_t context_length) {
+  if (context_length <= 0) fail("the context length must be positive, got ", context_length);
+  if (context_length > config.max_position_embeddings) {
+    fail("a context of ", context_length, " tokens is longer than the model's ",
+         config.max_position_embeddings,
+         " (max_position_embeddings, the positions it was trained for); use a shorter --ctx");
+  }
+  std::uint64_t total = 0;
+  for (const LayerConfig& layer : config.layers) {
+    const std::optional<std::int64_t> chunk =
+        layer.chunked_attention ? config.attention_chunk_size : std::nullopt;
+    const std::uint64_t bytes = LayerKVCache::bytes_needed(config.num_key_value_heads,
+                                                           config.head_dim, context_length, chunk);
+    if (__builtin_add_overflow(total, bytes, &total)) {
+      fail("the KV cache of a ", context_length, "-token context overflows a byte count");
+    }
+  }
+  return total;
+}
+
 KVCache Model::make_cache(std::int64_t context_length) const {
-  if (context_length <= 0) fail("context length must be positive, got ", context_length);
+  // Checked and bounded before a byte is allocated. Zero-filling more than the machine has would
+  // not fail cleanly: the kernel would kill the process partway through.
+  const std::uint64_t bytes = check_context_length(config_, context_length);
+  const std::uint64_t memory = static_cast<std::uint64_t>(::sysconf(_SC_PHYS_PAGES)) *
+                               static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
+  if (bytes > memory) {
+    fail("the KV cache of a ", context_length, "-token context needs ",
+         static_cast<double>(bytes) / 1e9, " GB, more than this machine's ",
+         static_cast<double>(memory) / 1e9, " GB of memory; use a shorter --ctx");
+  }
   KVCache cache;
   cache.context_length = context_length;
   for (const DecoderLayer& layer : layers_)

@@ -37,6 +37,12 @@ struct KVCache {
   void clear();
 };
 
+// The context lengths a model accepts: 1 to max_position_embeddings (the positions it was trained
+// for; --ctx is capped there), with a KV cache whose size does not overflow. Returns that size in
+// bytes (keys and values of every layer, F32); an Error otherwise. Nothing is allocated, so a
+// session on any device can check a context length before building its cache.
+std::uint64_t check_context_length(const ModelConfig& config, std::int64_t context_length);
+
 // Which rows of logits a forward pass computes. Generation needs only the last token's; perplexity
 // and --dump-logits need every position's. For Scout the LM head is 2 GB of weights, [T, 202048].
 enum class LogitRows { last, all };
@@ -50,6 +56,8 @@ class Model {
   const ModelConfig& config() const { return config_; }
   const Checkpoint& checkpoint() const { return checkpoint_; }
 
+  // A KV cache for `context_length` positions: check_context_length, and the cache must fit in
+  // this machine's memory.
   KVCache make_cache(std::int64_t context_length) const;
 
   // tokens: [T] at positions cache.next_position() ... + T - 1. Returns logits [T, V]

@@ -68,14 +68,15 @@ void keep_min_p(std::vector<Candidate>& candidates, float min_p) {
 }
 
 Sampler::Sampler(const SamplingOptions& options) : options_(options), state_(options.seed) {
-  if (options.temperature < 0) fail("temperature must be >= 0, got ", options.temperature);
+  if (!(options.temperature >= 0 && std::isfinite(options.temperature)))
+    fail("temperature must be a finite number >= 0, got ", options.temperature);
   if (options.top_k < 0) fail("top-k must be >= 0, got ", options.top_k);
   if (!(options.top_p > 0 && options.top_p <= 1))
     fail("top-p must be in (0, 1], got ", options.top_p);
   if (!(options.min_p >= 0 && options.min_p < 1))
     fail("min-p must be in [0, 1), got ", options.min_p);
-  if (!(options.repetition_penalty > 0))
-    fail("repetition penalty must be positive, got ", options.repetition_penalty);
+  if (!(options.repetition_penalty > 0 && std::isfinite(options.repetition_penalty)))
+    fail("repetition penalty must be a finite positive number, got ", options.repetition_penalty);
 }
 
 double Sampler::next_uniform() {

@@ -1,12 +1,10 @@
 #include "common/tensors/checkpoint.hpp"
 
 #include <algorithm>
-#include <fstream>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "common/tensors/error.hpp"
+#include "common/tensors/json_document.hpp"
+#include "common/tensors/regular_file.hpp"
 
 namespace llama4 {
 namespace {
@@ -14,22 +12,19 @@ namespace {
 constexpr const char* kSingleFile = "model.safetensors";
 constexpr const char* kIndexFile = "model.safetensors.index.json";
 
-std::string read_text_file(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open ", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return text.str();
-}
-
 // A shard name from the index must be a plain file name in the same directory: "../../etc/x" or
-// "/abs/path" in a downloaded index must not make us open files elsewhere.
+// "/abs/path" in a downloaded index must not make us open files elsewhere. Control characters are
+// refused too: the operating system reads a name only up to a NUL, so "a.safetensors\0junk" would
+// open a.safetensors while we report the longer name.
 void check_shard_name(const std::filesystem::path& index, const std::string& shard,
                       const std::string& tensor) {
   const std::filesystem::path as_path(shard);
+  const bool has_control_character = std::any_of(shard.begin(), shard.end(), [](char c) {
+    return static_cast<unsigned char>(c) < 0x20 || c == 0x7F;
+  });
   if (shard.empty() || as_path.has_parent_path() || as_path.is_absolute() || shard == "." ||
-      shard == "..") {
-    fail(index, ": tensor \"", tensor, "\" maps to \"", shard,
+      shard == ".." || has_control_character) {
+    fail(index, ": tensor \"", tensor, "\" maps to \"", printable(shard),
          "\", which is not a file name in the checkpoint directory");
   }
 }
@@ -66,12 +61,8 @@ Checkpoint Checkpoint::open(const std::filesystem::path& location) {
   }
 
   // A sharded checkpoint: read the index, open each shard once, check every listed tensor is there.
-  nlohmann::json json;
-  try {
-    json = nlohmann::json::parse(read_text_file(index));
-  } catch (const nlohmann::json::exception& error) {
-    fail(index, " is not valid JSON (", error.what(), ")");
-  }
+  // parse_json_document refuses a tensor listed twice in weight_map (which shard would it be in?).
+  const nlohmann::json json = parse_json_document(read_regular_file(index), index.string());
   if (!json.is_object() || !json.contains("weight_map") || !json["weight_map"].is_object()) {
     fail(index, " has no \"weight_map\" object");
   }

@@ -9,21 +9,17 @@
 #include <cstring>
 
 #include "common/tensors/error.hpp"
+#include "common/tensors/regular_file.hpp"
 
 namespace llama4 {
 
 MappedFile::MappedFile(const std::filesystem::path& path) : path_(path) {
-  const int fd = ::open(path.c_str(), O_RDONLY | O_CLOEXEC);
-  if (fd < 0) fail("cannot open ", path, ": ", std::strerror(errno));
+  const int fd = open_regular_file(path);  // a directory, FIFO or device is refused here
   struct stat info {};
   if (::fstat(fd, &info) != 0) {
     const int error = errno;
     ::close(fd);
     fail("cannot stat ", path, ": ", std::strerror(error));
-  }
-  if (!S_ISREG(info.st_mode)) {
-    ::close(fd);
-    fail(path, " is not a regular file");
   }
   size_ = static_cast<std::size_t>(info.st_size);
   if (size_ > 0) {  // mmap of zero bytes is an error; an empty file simply has no data

@@ -1,12 +1,12 @@
 #include "common/tensors/model_config.hpp"
 
-#include <fstream>
+#include <cmath>
+#include <limits>
 #include <set>
-#include <sstream>
-
-#include <nlohmann/json.hpp>
 
 #include "common/tensors/error.hpp"
+#include "common/tensors/json_document.hpp"
+#include "common/tensors/regular_file.hpp"
 
 namespace llama4 {
 namespace {
@@ -37,8 +37,12 @@ class FieldReader {
   double number(const char* field, double fallback) const {
     if (!has(field) || object_[field].is_null()) return fallback;
     if (!object_[field].is_number())
-      fail(where(field), " must be a number, got ", object_[field].dump());
-    return object_[field].get<double>();
+      fail(where(field), " must be a number, got ", json_excerpt(object_[field]));
+    // The layers compute in float: a value no float can hold (1e300) would overflow on the way.
+    const double value = object_[field].get<double>();
+    if (!(std::fabs(value) <= std::numeric_limits<float>::max()))
+      fail(where(field), " = ", json_excerpt(object_[field]), " is out of the range of a float");
+    return value;
   }
   // Booleans as Python sees them: Scout ships "attn_temperature_tuning": 4, which means true.
   bool boolean(const char* field, bool fallback) const {
@@ -46,19 +50,19 @@ class FieldReader {
     const Json& value = object_[field];
     if (value.is_boolean()) return value.get<bool>();
     if (value.is_number_integer()) return value.get<std::int64_t>() != 0;
-    fail(where(field), " must be true/false (or an integer), got ", value.dump());
+    fail(where(field), " must be true/false (or an integer), got ", json_excerpt(value));
   }
   std::string text(const char* field, const std::string& fallback) const {
     if (!has(field) || object_[field].is_null()) return fallback;
     if (!object_[field].is_string())
-      fail(where(field), " must be a string, got ", object_[field].dump());
+      fail(where(field), " must be a string, got ", json_excerpt(object_[field]));
     return object_[field].get<std::string>();
   }
   std::vector<std::int64_t> integer_list(const char* field) const {
     std::vector<std::int64_t> values;
     if (!has(field) || object_[field].is_null()) return values;
     if (!object_[field].is_array())
-      fail(where(field), " must be a list, got ", object_[field].dump());
+      fail(where(field), " must be a list, got ", json_excerpt(object_[field]));
     for (const Json& item : object_[field]) values.push_back(as_integer(item, field));
     return values;
   }
@@ -66,9 +70,9 @@ class FieldReader {
     std::vector<std::string> values;
     if (!has(field) || object_[field].is_null()) return values;
     if (!object_[field].is_array())
-      fail(where(field), " must be a list, got ", object_[field].dump());
+      fail(where(field), " must be a list, got ", json_excerpt(object_[field]));
     for (const Json& item : object_[field]) {
-      if (!item.is_string()) fail(where(field), " must hold strings, got ", item.dump());
+      if (!item.is_string()) fail(where(field), " must hold strings, got ", json_excerpt(item));
       values.push_back(item.get<std::string>());
     }
     return values;
@@ -76,15 +80,22 @@ class FieldReader {
 
  private:
   std::int64_t as_integer(const Json& value, const char* field) const {
-    if (value.is_number_integer()) return value.get<std::int64_t>();
-    // 8192.0 is an integer too (Python configs sometimes write floats for sizes).
+    if (const std::optional<std::int64_t> integer = json_integer(value)) return *integer;
+    if (value.is_number_unsigned()) {  // 2^63 or more: no size or id is that large
+      fail(where(field), " = ", json_excerpt(value), " is out of range");
+    }
+    // 8192.0 is an integer too (Python configs sometimes write floats for sizes). Casting a float
+    // outside the int64 range (1e30) is undefined behaviour, so the range is checked first.
     if (value.is_number_float()) {
       const double number = value.get<double>();
-      if (number == static_cast<double>(static_cast<std::int64_t>(number))) {
+      if (std::isfinite(number) && std::fabs(number) < 0x1p62 && number == std::trunc(number)) {
         return static_cast<std::int64_t>(number);
       }
+      if (std::isfinite(number) && number == std::trunc(number)) {
+        fail(where(field), " = ", json_excerpt(value), " is out of range");
+      }
     }
-    fail(where(field), " must be an integer, got ", value.dump());
+    fail(where(field), " must be an integer, got ", json_excerpt(value));
   }
 
   const Json& object_;
@@ -103,7 +114,8 @@ void read_rope(const FieldReader& fields, ModelConfig& config, const std::string
                         : "rope_scaling";
   if (!fields.has(key) || fields.is_null(key)) return;
   const Json& rope = fields.raw(key);
-  if (!rope.is_object()) fail(fields.where(key), " must be an object or null, got ", rope.dump());
+  if (!rope.is_object())
+    fail(fields.where(key), " must be an object or null, got ", json_excerpt(rope));
   const FieldReader rope_fields(rope, source, prefix + key + ".");
   config.rope_theta = rope_fields.number("rope_theta", config.rope_theta);
   // "type" is the pre-2024 spelling of "rope_type".
@@ -134,6 +146,16 @@ void read_rope(const FieldReader& fields, ModelConfig& config, const std::string
 
 void require_positive(const FieldReader& fields, const char* field, double value) {
   if (!(value > 0)) fail(fields.where(field), " must be positive, got ", value);
+}
+
+// A size must be positive and at most `limit` (config_limits in the header says why each is).
+void require_size(const FieldReader& fields, const char* field, std::int64_t value,
+                  std::int64_t limit) {
+  require_positive(fields, field, static_cast<double>(value));
+  if (value > limit) {
+    fail(fields.where(field), " = ", value, " is larger than this program accepts (", limit,
+         "); a Llama 4 is far smaller, so the file is damaged or not a Llama 4 config");
+  }
 }
 
 // The per-layer lists, derived when absent exactly as HF's Llama4TextConfig.__post_init__ does.
@@ -215,14 +237,14 @@ void derive_layer_schedule(const FieldReader& fields, ModelConfig& config) {
 }
 
 void validate_sizes(const FieldReader& fields, const ModelConfig& config) {
-  require_positive(fields, "vocab_size", static_cast<double>(config.vocab_size));
-  require_positive(fields, "hidden_size", static_cast<double>(config.hidden_size));
-  require_positive(fields, "num_hidden_layers", static_cast<double>(config.num_hidden_layers));
-  require_positive(fields, "num_attention_heads", static_cast<double>(config.num_attention_heads));
-  require_positive(fields, "num_key_value_heads", static_cast<double>(config.num_key_value_heads));
-  require_positive(fields, "head_dim", static_cast<double>(config.head_dim));
-  require_positive(fields, "max_position_embeddings",
-                   static_cast<double>(config.max_position_embeddings));
+  using namespace config_limits;
+  require_size(fields, "vocab_size", config.vocab_size, kMaxVocabulary);
+  require_size(fields, "hidden_size", config.hidden_size, kMaxWidth);
+  require_size(fields, "num_hidden_layers", config.num_hidden_layers, kMaxLayers);
+  require_size(fields, "num_attention_heads", config.num_attention_heads, kMaxHeads);
+  require_size(fields, "num_key_value_heads", config.num_key_value_heads, kMaxHeads);
+  require_size(fields, "head_dim", config.head_dim, kMaxHeadDim);
+  require_size(fields, "max_position_embeddings", config.max_position_embeddings, kMaxPositions);
   require_positive(fields, "rms_norm_eps", config.rms_norm_eps);
   require_positive(fields, "rope_theta", config.rope_theta);
   require_positive(fields, "floor_scale", config.floor_scale);
@@ -237,6 +259,11 @@ void validate_sizes(const FieldReader& fields, const ModelConfig& config) {
   if (config.attention_chunk_size && *config.attention_chunk_size <= 0) {
     fail(fields.where("attention_chunk_size"), " must be positive or null, got ",
          *config.attention_chunk_size);
+  }
+  // The layer schedule is built from these before any weight is looked at.
+  if (config.no_rope_layer_interval > kMaxLayers) {
+    fail(fields.where("no_rope_layer_interval"), " = ", config.no_rope_layer_interval,
+         " is larger than this program accepts (", kMaxLayers, ")");
   }
   if (config.hidden_act != "silu") {
     fail(fields.where("hidden_act"), " \"", config.hidden_act,
@@ -257,16 +284,16 @@ void validate_feed_forward(const FieldReader& fields, const ModelConfig& config)
   bool any_dense = false;
   for (const LayerConfig& layer : config.layers) (layer.is_moe ? any_moe : any_dense) = true;
   if (any_moe) {
-    require_positive(fields, "intermediate_size", static_cast<double>(config.intermediate_size));
-    require_positive(fields, "num_local_experts", static_cast<double>(config.num_local_experts));
+    require_size(fields, "intermediate_size", config.intermediate_size, config_limits::kMaxWidth);
+    require_size(fields, "num_local_experts", config.num_local_experts, config_limits::kMaxExperts);
     if (config.num_experts_per_tok < 1 || config.num_experts_per_tok > config.num_local_experts) {
       fail(fields.where("num_experts_per_tok"), " = ", config.num_experts_per_tok,
            " must be between 1 and num_local_experts = ", config.num_local_experts);
     }
   }
   if (any_dense) {
-    require_positive(fields, "intermediate_size_mlp",
-                     static_cast<double>(config.intermediate_size_mlp));
+    require_size(fields, "intermediate_size_mlp", config.intermediate_size_mlp,
+                 config_limits::kMaxWidth);
   }
 }
 
@@ -274,16 +301,10 @@ void validate_feed_forward(const FieldReader& fields, const ModelConfig& config)
 
 ModelConfig parse_model_config(std::string_view json_text, std::string_view source) {
   const std::string source_name(source);
-  Json root;
-  try {
-    root = Json::parse(json_text);
-  } catch (const Json::exception& error) {
-    fail(source_name, " is not valid JSON (", error.what(), ")");
-  }
+  const Json root = parse_json_document(json_text, source_name);
   if (!root.is_object()) fail(source_name, " is not a JSON object");
 
   ModelConfig config;
-  config.model_type = root.value("model_type", std::string("llama4_text"));
   // The multimodal config nests the text model; tie_word_embeddings may sit at the top level.
   const bool nested = root.contains("text_config");
   if (nested && !root["text_config"].is_object())
@@ -292,6 +313,7 @@ ModelConfig parse_model_config(std::string_view json_text, std::string_view sour
   const std::string prefix = nested ? "text_config." : "";
   const FieldReader fields(text, source_name, prefix);
   const FieldReader top(root, source_name, "");
+  config.model_type = top.text("model_type", "llama4_text");
 
   config.vocab_size = fields.integer("vocab_size", config.vocab_size);
   config.hidden_size = fields.integer("hidden_size", config.hidden_size);
@@ -330,6 +352,11 @@ ModelConfig parse_model_config(std::string_view json_text, std::string_view sour
   config.no_rope_layer_interval =
       fields.integer("no_rope_layer_interval", config.no_rope_layer_interval);
   for (std::int64_t value : fields.integer_list("no_rope_layers")) {
+    // Checked before narrowing to int: 4294967297 must not become 1.
+    if (value != 0 && value != 1) {
+      fail(fields.where("no_rope_layers"), " must hold 0 or 1 (1 = the layer uses RoPE), got ",
+           value);
+    }
     config.no_rope_layers.push_back(static_cast<int>(value));
   }
   config.attention_chunk_size =
@@ -404,13 +431,10 @@ std::uint64_t ModelConfig::active_parameters() const {
 }
 
 ModelConfig load_model_config(const std::filesystem::path& path) {
+  std::error_code ignored;
   const std::filesystem::path file =
-      std::filesystem::is_directory(path) ? path / "config.json" : path;
-  std::ifstream in(file, std::ios::binary);
-  if (!in) fail("cannot open ", file);
-  std::ostringstream text;
-  text << in.rdbuf();
-  return parse_model_config(text.str(), file.string());
+      std::filesystem::is_directory(path, ignored) ? path / "config.json" : path;
+  return parse_model_config(read_regular_file(file), file.string());
 }
 
 }  // namespace llama4

@@ -19,6 +19,21 @@
 
 namespace llama4 {
 
+// Bounds on the sizes config.json may give, checked before anything is built from them. Each is
+// far above any Llama 4 and keeps the products the program forms from them (weights per layer,
+// parameter counts, byte sizes) far from 64-bit overflow; a config beyond them is damaged or not a
+// Llama 4 config. Without them `"num_hidden_layers": 1e9` spent 35 s and 8 GB on a layer list
+// before any weight was checked.
+namespace config_limits {
+inline constexpr std::int64_t kMaxLayers = 1024;            // Scout and Maverick: 48
+inline constexpr std::int64_t kMaxVocabulary = 2147483647;  // token ids are int32; Llama 4: 202,048
+inline constexpr std::int64_t kMaxWidth = 1 << 18;          // hidden and MLP sizes; Scout: 16,384
+inline constexpr std::int64_t kMaxHeads = 1 << 12;          // Scout: 40 query, 8 key/value heads
+inline constexpr std::int64_t kMaxHeadDim = 1 << 12;        // Llama 4: 128
+inline constexpr std::int64_t kMaxExperts = 1 << 10;        // Maverick: 128
+inline constexpr std::int64_t kMaxPositions = 1 << 30;      // Scout: 10,485,760
+}  // namespace config_limits
+
 // llama3-style RoPE frequency scaling ("rope_scaling" / "rope_parameters" with rope_type llama3).
 struct RopeScaling {
   double factor = 8.0;

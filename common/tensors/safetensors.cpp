@@ -2,12 +2,10 @@
 
 #include <algorithm>
 #include <cstring>
-#include <fstream>
-#include <set>
 
-#include <nlohmann/json.hpp>
-
+#include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
+#include "common/tensors/json_document.hpp"
 
 namespace llama4 {
 namespace {
@@ -23,26 +21,10 @@ std::uint64_t read_u64_little_endian(const std::byte* bytes) {
   return value;
 }
 
-// Parses the header text. Duplicate tensor names are rejected: a JSON parser would silently keep
-// the last one, which is exactly the kind of ambiguity a hostile file could exploit.
+// Parses the header text. Duplicate keys (a tensor listed twice, a field given twice inside one
+// entry) and absurd nesting are refused by parse_json_document (json_document.hpp).
 Json parse_header(const std::filesystem::path& path, std::string_view text) {
-  std::set<std::string> keys;
-  std::string duplicate;
-  const Json::parser_callback_t note_top_level_keys = [&](int depth, Json::parse_event_t event,
-                                                          Json& parsed) {
-    if (event == Json::parse_event_t::key && depth == 1) {
-      const std::string& key = parsed.get_ref<const std::string&>();
-      if (!keys.insert(key).second && duplicate.empty()) duplicate = key;
-    }
-    return true;
-  };
-  Json header;
-  try {
-    header = Json::parse(text.begin(), text.end(), note_top_level_keys);
-  } catch (const Json::exception& error) {
-    fail(path, ": the header is not valid JSON (", error.what(), ")");
-  }
-  if (!duplicate.empty()) fail(path, ": the header lists tensor \"", duplicate, "\" twice");
+  Json header = parse_json_document(text, path.string() + ": the header");
   if (!header.is_object()) fail(path, ": the header is not a JSON object");
   return header;
 }
@@ -52,7 +34,7 @@ Shape parse_shape(const std::filesystem::path& path, const std::string& name, co
   Shape dims;
   for (const Json& size : shape) {
     if (!size.is_number_unsigned()) {
-      fail(path, ": tensor \"", name, "\": shape ", shape.dump(),
+      fail(path, ": tensor \"", name, "\": shape ", json_excerpt(shape),
            " holds something other than non-negative integers");
     }
     const auto value = size.get<std::uint64_t>();
@@ -64,16 +46,24 @@ Shape parse_shape(const std::filesystem::path& path, const std::string& name, co
   return dims;
 }
 
-// Bytes a tensor of this shape and dtype occupies, or an error if that overflows 64 bits.
+// Bytes a tensor of this shape and dtype occupies, or an error if the shape is impossibly large.
+// A zero anywhere makes the tensor empty, but the other sizes still count: the strides of
+// [0, 2^40, 2^40] are products of them, so every non-zero size multiplies into the check.
 std::uint64_t byte_size(const std::filesystem::path& path, const std::string& name,
                         const Shape& shape, DType dtype) {
   std::uint64_t bytes = dtype_size(dtype);
+  bool empty = false;
   for (std::int64_t size : shape) {
-    if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(size), &bytes)) {
+    if (size == 0) {
+      empty = true;
+      continue;
+    }
+    if (__builtin_mul_overflow(bytes, static_cast<std::uint64_t>(size), &bytes) ||
+        bytes > static_cast<std::uint64_t>(INT64_MAX)) {
       fail(path, ": tensor \"", name, "\": shape ", shape_string(shape), " is impossibly large");
     }
   }
-  return bytes;
+  return empty ? 0 : bytes;
 }
 
 TensorEntry parse_entry(const std::filesystem::path& path, const std::string& name,
@@ -98,7 +88,7 @@ TensorEntry parse_entry(const std::filesystem::path& path, const std::string& na
   if (!offsets.is_array() || offsets.size() != 2 || !offsets[0].is_number_unsigned() ||
       !offsets[1].is_number_unsigned()) {
     fail(path, ": tensor \"", name, "\": \"data_offsets\" must be two non-negative integers, got ",
-         offsets.dump());
+         json_excerpt(offsets));
   }
   entry.begin = offsets[0].get<std::uint64_t>();
   entry.end = offsets[1].get<std::uint64_t>();
@@ -200,11 +190,16 @@ Tensor SafetensorsFile::tensor(std::string_view name) const {
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
+  // Tensors with larger elements first, then by name (the order of the reference writer). The
+  // data section has no gaps, so this is what keeps every tensor aligned to its element size: a
+  // 2-byte BF16 tensor of odd length followed by an F32 one would start the F32 at an odd offset.
   std::vector<std::pair<std::string, Tensor>> sorted = tensors;
-  std::sort(sorted.begin(), sorted.end(),
-            [](const auto& a, const auto& b) { return a.first < b.first; });
+  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
+    const std::size_t a_size = dtype_size(a.second.dtype()), b_size = dtype_size(b.second.dtype());
+    return a_size != b_size ? a_size > b_size : a.first < b.first;
+  });
 
-  // The JSON header, tensors in name order with consecutive byte ranges. nlohmann's ordered_json
+  // The JSON header, tensors in that order with consecutive byte ranges. nlohmann's ordered_json
   // keeps our order so the file is byte-for-byte reproducible.
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
@@ -220,19 +215,23 @@ void write_safetensors(const std::filesystem::path& path,
                     {"data_offsets", {offset, offset + size}}};
     offset += size;
   }
-  std::string text = header.dump();
+  std::string text;
+  try {
+    text = header.dump();
+  } catch (const nlohmann::json::exception&) {
+    fail("write_safetensors: ", path, ": a tensor name or metadata text is not valid UTF-8");
+  }
   text.append((8 - text.size() % 8) % 8, ' ');  // pad so the data section starts 8-byte aligned
 
-  std::ofstream out(path, std::ios::binary);
-  if (!out) fail("cannot create ", path);
+  // All or nothing: a dump cut short by a full disk must not be left looking like a whole one.
+  AtomicFile out(path);
+  char length[8];
   const std::uint64_t header_size = text.size();
-  for (int i = 0; i < 8; ++i) out.put(static_cast<char>((header_size >> (8 * i)) & 0xff));
-  out.write(text.data(), static_cast<std::streamsize>(text.size()));
-  for (const Tensor& tensor : contiguous) {
-    out.write(reinterpret_cast<const char*>(tensor.raw_data()),
-              static_cast<std::streamsize>(tensor.nbytes()));
-  }
-  if (!out) fail("writing ", path, " failed");
+  for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((header_size >> (8 * i)) & 0xff);
+  out.write(length, sizeof length);
+  out.write(text);
+  for (const Tensor& tensor : contiguous) out.write(tensor.raw_data(), tensor.nbytes());
+  out.commit();
 }
 
 }  // namespace llama4

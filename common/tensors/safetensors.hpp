@@ -12,7 +12,8 @@
 // There is no compression and no per-tensor framing, so a tensor is just a pointer into the file:
 // we memory-map the file and hand out views (zero-copy). Because the file comes from outside, every
 // number in the header is checked before it is used: header length against the file size, the JSON
-// itself, the dtype, shape x dtype size against the byte range, ranges inside the data section, no
+// itself (no key twice, bounded nesting: json_document.hpp), the dtype, shape x dtype size against
+// the byte range (without overflow, even for an empty tensor), ranges inside the data section, no
 // two tensors overlapping. Each failure is a llama4::Error naming the file and the tensor.
 #pragma once
 
@@ -61,8 +62,10 @@ class SafetensorsFile {
   std::map<std::string, std::string> metadata_;
 };
 
-// Writes tensors to a new safetensors file (names sorted, data contiguous, header padded to a
-// multiple of 8 bytes so every tensor stays aligned). Used for activation dumps and by tests.
+// Writes tensors to a new safetensors file (larger dtypes first, then by name; data contiguous;
+// header padded to a multiple of 8 bytes; so every tensor stays aligned). Used for activation dumps
+// and by tests. The file appears whole or not at all (AtomicFile): a failed write leaves nothing
+// under `path`.
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});

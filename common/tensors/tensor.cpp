@@ -27,16 +27,31 @@ std::int64_t element_count(const Shape& shape) {
   return count;
 }
 
+// Shapes come from files (safetensors headers) as well as from code, so each is checked before its
+// strides are computed: no negative size, and the non-zero sizes times the largest element (8
+// bytes) must stay below 2^63, so that no stride, element count or byte count can overflow. A zero
+// makes the tensor empty but does not excuse the other sizes: the strides of [0, 2^40, 2^40] are
+// products of them.
 void check_shape_is_valid(const Shape& shape) {
+  std::int64_t reach = 8;
   for (std::int64_t size : shape) {
     if (size < 0) fail("tensor shape ", shape_string(shape), " has a negative dimension");
+    if (size > 0 && __builtin_mul_overflow(reach, size, &reach)) {
+      fail("tensor shape ", shape_string(shape), " is impossibly large");
+    }
   }
 }
 
-// Owned memory is 64-byte aligned (one cache line, and enough for any SIMD load).
-std::shared_ptr<void> allocate_zeroed(std::size_t bytes) {
+// Owned memory is 64-byte aligned (one cache line, and enough for any SIMD load). Running out of
+// memory is an Error that says how much was asked for and what for.
+std::shared_ptr<void> allocate_zeroed(std::size_t bytes, const Shape& shape, DType dtype) {
   constexpr std::align_val_t kAlignment{64};
-  void* memory = ::operator new(std::max<std::size_t>(bytes, 1), kAlignment);
+  // The nothrow form: under AddressSanitizer the throwing one aborts instead of throwing.
+  void* memory = ::operator new(std::max<std::size_t>(bytes, 1), kAlignment, std::nothrow);
+  if (memory == nullptr) {
+    fail("out of memory: a ", dtype_name(dtype), " tensor of shape ", shape_string(shape),
+         " needs ", bytes, " bytes (", static_cast<double>(bytes) / 1e9, " GB)");
+  }
   std::memset(memory, 0, bytes);
   return std::shared_ptr<void>(memory, [](void* p) { ::operator delete(p, kAlignment); });
 }
@@ -84,6 +99,9 @@ void store_from_float(std::byte* element, DType dtype, float value) {
       return;
     }
     case DType::I32: {
+      // Casting NaN or a float outside the int32 range is undefined behaviour.
+      if (!(value >= -2147483648.0f && value < 2147483648.0f))
+        fail("the value ", value, " does not fit an I32 element");
       const auto integer = static_cast<std::int32_t>(value);
       std::memcpy(element, &integer, sizeof integer);
       return;
@@ -101,7 +119,8 @@ Tensor Tensor::zeros(const Shape& shape, DType dtype) {
   tensor.dtype_ = dtype;
   tensor.shape_ = shape;
   tensor.strides_ = contiguous_strides(shape);
-  auto memory = allocate_zeroed(static_cast<std::size_t>(element_count(shape)) * dtype_size(dtype));
+  auto memory = allocate_zeroed(static_cast<std::size_t>(element_count(shape)) * dtype_size(dtype),
+                                shape, dtype);
   tensor.data_ = static_cast<std::byte*>(memory.get());
   tensor.owner_ = std::move(memory);
   tensor.writable_ = true;

@@ -1,8 +1,7 @@
 #include "common/tokenizer/hf_tokenizer_json.hpp"
 
-#include <nlohmann/json.hpp>
-
 #include "common/tensors/error.hpp"
+#include "common/tensors/json_document.hpp"
 #include "common/tensors/mapped_file.hpp"
 #include "common/tokenizer/byte_level_alphabet.hpp"
 #include "common/tokenizer/pretokenizer.hpp"
@@ -44,7 +43,8 @@ bool splits_with_o200k(const Json& pre_tokenizer) {
 void check_byte_level_bpe(const Json& model, std::string_view source) {
   const Json& type = member(model, "type", "\"model\"", source);
   if (!type.is_string() || type != "BPE") {
-    fail(source, ": \"model\" is of type ", type.dump(), "; only byte-level \"BPE\" is supported");
+    fail(source, ": \"model\" is of type ", json_excerpt(type),
+         "; only byte-level \"BPE\" is supported");
   }
   const auto byte_fallback = model.find("byte_fallback");
   if (byte_fallback != model.end() && byte_fallback->is_boolean() && byte_fallback->get<bool>()) {
@@ -65,12 +65,12 @@ std::vector<std::string> read_vocab(const Json& vocab, std::string_view source) 
   std::vector<std::string> tokens(vocab.size());
   std::vector<bool> seen(vocab.size(), false);
   for (const auto& [text, id_json] : vocab.items()) {
-    if (!id_json.is_number_integer() || id_json.get<std::int64_t>() < 0 ||
-        id_json.get<std::int64_t>() >= static_cast<std::int64_t>(vocab.size())) {
-      fail(source, ": vocab entry \"", text, "\" has id ", id_json.dump(), "; the ", vocab.size(),
-           " ids must be 0..", vocab.size() - 1);
+    const std::optional<std::int64_t> id_value = json_integer(id_json);
+    if (!id_value || *id_value < 0 || *id_value >= static_cast<std::int64_t>(vocab.size())) {
+      fail(source, ": vocab entry \"", text, "\" has id ", json_excerpt(id_json), "; the ",
+           vocab.size(), " ids must be 0..", vocab.size() - 1);
     }
-    const auto id = id_json.get<std::size_t>();
+    const auto id = static_cast<std::size_t>(*id_value);
     if (seen[id])
       fail(source, ": vocab id ", id, " is given to two tokens (one is \"", text, "\")");
     seen[id] = true;
@@ -98,8 +98,7 @@ std::pair<std::string, std::string> read_merge(const Json& merge, std::size_t in
   if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
     return {merge[0].get<std::string>(), merge[1].get<std::string>()};
   }
-  fail(source, ": merge ", index, " is ", merge.dump().substr(0, 80),
-       ", not \"a b\" or [\"a\", \"b\"]");
+  fail(source, ": merge ", index, " is ", json_excerpt(merge), ", not \"a b\" or [\"a\", \"b\"]");
 }
 
 // The merges must describe tiktoken's rule: see the header.
@@ -144,12 +143,14 @@ std::vector<AddedToken> read_added_tokens(const Json& root, std::string_view sou
   for (const Json& entry : *found) {
     if (!entry.is_object() || !entry.contains("id") || !entry.contains("content") ||
         !entry["id"].is_number_integer() || !entry["content"].is_string()) {
-      fail(source, ": added token ", entry.dump().substr(0, 80),
+      fail(source, ": added token ", json_excerpt(entry),
            " needs an integer \"id\" and a string \"content\"");
     }
-    const auto id = entry["id"].get<std::int64_t>();
-    if (id < 0 || id > INT32_MAX) fail(source, ": added token id ", id, " is out of range");
-    added.push_back({static_cast<std::int32_t>(id), entry["content"].get<std::string>()});
+    const std::optional<std::int64_t> id = json_integer(entry["id"]);
+    if (!id || *id < 0 || *id > INT32_MAX) {
+      fail(source, ": added token id ", json_excerpt(entry["id"]), " is out of range");
+    }
+    added.push_back({static_cast<std::int32_t>(*id), entry["content"].get<std::string>()});
   }
   return added;
 }
@@ -157,16 +158,12 @@ std::vector<AddedToken> read_added_tokens(const Json& root, std::string_view sou
 }  // namespace
 
 HfTokenizerJson parse_hf_tokenizer_json(std::string_view text, std::string_view source) {
-  Json root;
-  try {
-    root = Json::parse(text.begin(), text.end());
-  } catch (const Json::exception& error) {
-    fail(source, ": not valid JSON, or cut short (", error.what(), ")");
-  }
+  const Json root = parse_json_document(text, source);
   if (!root.is_object()) fail(source, ": the top level is not a JSON object");
   const Json& model = member(root, "model", "the file", source);
   check_byte_level_bpe(model, source);
-  if (!splits_with_o200k(root.value("pre_tokenizer", Json()))) {
+  const auto pre_tokenizer = root.find("pre_tokenizer");  // looked at in place, never copied
+  if (pre_tokenizer == root.end() || !splits_with_o200k(*pre_tokenizer)) {
     fail(source, ": \"pre_tokenizer\" does not split with Llama 4's o200k pattern, so this is ",
          "not a Llama 4 tokenizer");
   }

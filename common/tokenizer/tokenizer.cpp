@@ -1,8 +1,7 @@
 #include "common/tokenizer/tokenizer.hpp"
 
-#include <fstream>
-
 #include "common/tensors/error.hpp"
+#include "common/tensors/mapped_file.hpp"
 #include "common/tokenizer/byte_pair_encoding.hpp"
 #include "common/tokenizer/hf_tokenizer_json.hpp"
 #include "common/tokenizer/long_run_splitter.hpp"
@@ -13,10 +12,9 @@ namespace llama4 {
 namespace {
 
 bool looks_like_json(const std::filesystem::path& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open ", path);
-  char c = 0;
-  while (in.get(c)) {
+  const MappedFile file(path);  // refuses a directory, FIFO or device before reading a byte
+  for (std::size_t i = 0; i < file.size(); ++i) {
+    const auto c = static_cast<char>(file.data()[i]);
     if (c != ' ' && c != '\t' && c != '\r' && c != '\n') return c == '{';
   }
   return false;

@@ -1,0 +1,40 @@
+#include "tests/fuzz/fuzz_files.hpp"
+
+#include <cstdlib>
+#include <fstream>
+
+namespace llama4::fuzz {
+
+const std::filesystem::path& scratch_directory() {
+  static const std::filesystem::path directory = [] {
+    std::string pattern = (std::filesystem::temp_directory_path() / "llama4-fuzz-XXXXXX").string();
+    if (::mkdtemp(pattern.data()) == nullptr) std::abort();
+    std::atexit([] {
+      std::error_code ignored;
+      std::filesystem::remove_all(scratch_directory(), ignored);
+    });
+    return std::filesystem::path(pattern);
+  }();
+  return directory;
+}
+
+std::filesystem::path write_scratch_file(const std::string& name, std::string_view bytes) {
+  const std::filesystem::path path = scratch_directory() / name;
+  std::filesystem::create_directories(path.parent_path());
+  std::ofstream out(path, std::ios::binary | std::ios::trunc);
+  out.write(bytes.data(), static_cast<std::streamsize>(bytes.size()));
+  if (!out) std::abort();  // the scratch directory itself failing is not a finding
+  return path;
+}
+
+std::vector<std::string_view> split_files(std::string_view data) {
+  std::vector<std::string_view> parts;
+  while (true) {
+    const std::size_t at = data.find(kFileSeparator);
+    parts.push_back(data.substr(0, at));
+    if (at == std::string_view::npos) return parts;
+    data.remove_prefix(at + kFileSeparator.size());
+  }
+}
+
+}  // namespace llama4::fuzz

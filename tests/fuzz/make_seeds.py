@@ -1,0 +1,153 @@
+#!/usr/bin/env python3
+"""Writes the seed corpus of every fuzz target into OUT/<target>/ (scripts/fuzz.sh runs it).
+
+Seeds are the golden files where they exist, plus a few small hand-made ones: a two-layer model
+small enough that the fuzzer tries thousands of variants a second, and values nested past the
+parsers' 64-level limit, so the fuzzer starts next to every rule rather than having to find it.
+Only the standard library: no torch, no numpy.
+
+    tests/fuzz/make_seeds.py OUT
+"""
+import json
+import os
+import random
+import struct
+import sys
+
+ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+GOLDEN = os.path.join(ROOT, "golden", "data")
+SEPARATOR = b"\n==> next file <==\n"  # fuzz::kFileSeparator (tests/fuzz/fuzz_files.hpp)
+
+
+def read(*parts):
+    with open(os.path.join(*parts), "rb") as f:
+        return f.read()
+
+
+def safetensors(tensors, metadata=None):
+    """tensors: [(name, dtype, shape, raw bytes)] -> the bytes of a safetensors file."""
+    header, data = {}, b""
+    if metadata:
+        header["__metadata__"] = metadata
+    for name, dtype, shape, raw in tensors:
+        header[name] = {"dtype": dtype, "shape": shape, "data_offsets": [len(data), len(data) + len(raw)]}
+        data += raw
+    text = json.dumps(header, separators=(",", ":")).encode()
+    text += b" " * ((8 - len(text) % 8) % 8)
+    return struct.pack("<Q", len(text)) + text + data
+
+
+def f32(shape, rng):
+    count = 1
+    for size in shape:
+        count *= size
+    return struct.pack(f"<{count}f", *(rng.uniform(-0.5, 0.5) for _ in range(count)))
+
+
+def small_model():
+    """config.json and the tensors of a two-layer Llama 4 (layer 0 dense, layer 1 MoE), hidden 8."""
+    text = {"vocab_size": 32, "hidden_size": 8, "num_attention_heads": 2, "num_key_value_heads": 1,
+            "head_dim": 4, "num_hidden_layers": 2, "interleave_moe_layer_step": 2,
+            "num_local_experts": 2, "num_experts_per_tok": 1, "intermediate_size": 4,
+            "intermediate_size_mlp": 8, "attention_chunk_size": 4, "max_position_embeddings": 16,
+            "no_rope_layers": [1, 0], "floor_scale": 4, "bos_token_id": 1, "eos_token_id": 2,
+            "rope_theta": 10000.0,
+            "rope_scaling": {"rope_type": "llama3", "factor": 8.0, "low_freq_factor": 1.0,
+                             "high_freq_factor": 4.0, "original_max_position_embeddings": 8}}
+    config = json.dumps({"model_type": "llama4", "text_config": text}).encode()
+    rng = random.Random(1)
+    shapes = [("model.embed_tokens.weight", [32, 8]), ("model.norm.weight", [8]),
+              ("lm_head.weight", [32, 8])]
+    for layer in range(2):
+        p = f"model.layers.{layer}."
+        shapes += [(p + "input_layernorm.weight", [8]), (p + "post_attention_layernorm.weight", [8]),
+                   (p + "self_attn.q_proj.weight", [8, 8]), (p + "self_attn.k_proj.weight", [4, 8]),
+                   (p + "self_attn.v_proj.weight", [4, 8]), (p + "self_attn.o_proj.weight", [8, 8])]
+    p = "model.layers.0.feed_forward."
+    shapes += [(p + "gate_proj.weight", [8, 8]), (p + "up_proj.weight", [8, 8]),
+               (p + "down_proj.weight", [8, 8])]
+    p = "model.layers.1.feed_forward."
+    shapes += [(p + "router.weight", [2, 8]), (p + "experts.gate_up_proj", [2, 8, 8]),
+               (p + "experts.down_proj", [2, 4, 8]), (p + "shared_expert.gate_proj.weight", [4, 8]),
+               (p + "shared_expert.up_proj.weight", [4, 8]),
+               (p + "shared_expert.down_proj.weight", [8, 4])]
+    tensors = [(name, "F32", shape, f32(shape, rng)) for name, shape in sorted(shapes)]
+    return config, tensors
+
+
+def deep(depth=100):
+    return "[" * depth + "1" + "]" * depth
+
+
+def main(out):
+    seeds = {}
+
+    def add(target, name, data):
+        seeds.setdefault(target, []).append((name, data))
+
+    config, tensors = small_model()
+    single = safetensors(tensors, {"format": "pt"})
+    half = len(tensors) // 2
+    shard_names = ["model-00001-of-00002.safetensors", "model-00002-of-00002.safetensors"]
+    shards = [safetensors(tensors[:half]), safetensors(tensors[half:])]
+    index = json.dumps({"metadata": {"total_size": 0}, "weight_map": {
+        name: shard_names[0 if i < half else 1] for i, (name, *_) in enumerate(tensors)}}).encode()
+
+    # safetensors files
+    add("fuzz_safetensors", "small", single)
+    add("fuzz_safetensors", "shard", read(GOLDEN, "tiny-sharded", shard_names[1]))
+    add("fuzz_safetensors", "mixed", safetensors([
+        ("b", "BF16", [3], b"\x80\x3f" * 3), ("i", "I32", [2], struct.pack("<2i", 1, -1)),
+        ("e", "F32", [0, 4], b""), ("h", "F16", [1, 1], b"\x00\x3c")], {"format": "pt"}))
+    header = ('{"w":{"dtype":"F32","shape":' + deep() + ',"data_offsets":[0,4]}}').encode()
+    add("fuzz_safetensors", "deep-shape", struct.pack("<Q", len(header)) + header + b"\0" * 4)
+
+    # config.json
+    for model in ("tiny", "tiny-maverick"):
+        add("fuzz_model_config", model, read(GOLDEN, model, "config.json"))
+    add("fuzz_model_config", "small", config)
+    add("fuzz_model_config", "deep", config.replace(b'"head_dim": 4', b'"head_dim": ' + deep().encode()))
+
+    # the shard index, next to the golden shards
+    add("fuzz_shard_index", "golden", read(GOLDEN, "tiny-sharded", "model.safetensors.index.json"))
+    add("fuzz_shard_index", "deep", b'{"weight_map": {"w": ' + deep().encode() + b"}}")
+
+    # whole checkpoint directories
+    add("fuzz_checkpoint_directory", "small", config + SEPARATOR + single)
+    add("fuzz_checkpoint_directory", "small-sharded",
+        SEPARATOR.join([config, index, shards[0], shards[1]]))
+    add("fuzz_checkpoint_directory", "tiny",
+        read(GOLDEN, "tiny", "config.json") + SEPARATOR + read(GOLDEN, "tiny", "model.safetensors"))
+
+    # activation dumps
+    rng = random.Random(2)
+    stages = [("embedding", [2, 8]), ("layers.0.attn_norm", [2, 8]), ("layers.0.q", [2, 2, 4]),
+              ("layers.1.output", [2, 8]), ("final_norm", [2, 8]), ("logits", [2, 32])]
+    dump = [(name, "F32", shape, f32(shape, rng)) for name, shape in stages]
+    dump.append(("tokens", "I32", [2], struct.pack("<2i", 5, 7)))
+    add("fuzz_activation_dump", "small", safetensors(dump, {"format": "llama4-activations"}))
+    add("fuzz_activation_dump", "golden", read(GOLDEN, "activations-tiny-maverick.safetensors"))
+
+    # command lines: arguments separated by NUL bytes
+    for line in (["--tokens", "1,2,3", "-n", "4", "--ctx", "64"],
+                 ["--synthetic", "tiny", "--temperature", "0.8", "--top-k", "40", "--top-p", "0.9",
+                  "--min-p", "0.05", "--repeat-penalty", "1.1", "--seed", "3", "--threads", "2"],
+                 ["--chat", "--system", "Be brief.", "--no-bos", "--device", "1", "--touch"],
+                 ["--prompt-file", "prompt.txt", "--perplexity", "text.txt", "--tokens", "@ids"],
+                 ["--dump-logits", "out.bin", "--tokens", "1", "--dump-activations", "dir"]):
+        add("fuzz_command_line", "_".join(line[0:1]).strip("-"), "\0".join(line).encode())
+
+    # tokenizer files (the toy ones are copied by scripts/fuzz.sh)
+    toy_json = read(ROOT, "tests", "fuzz", "seeds", "hf_tokenizer_json", "toy.json")
+    add("fuzz_hf_tokenizer_json", "deep-pre-tokenizer",
+        toy_json.replace(b'"pre_tokenizer":', b'"pre_tokenizer":' + deep().encode() + b',"x":', 1))
+
+    for target, files in seeds.items():
+        os.makedirs(os.path.join(out, target), exist_ok=True)
+        for name, data in files:
+            with open(os.path.join(out, target, "seed-" + name), "wb") as f:
+                f.write(data)
+
+
+if __name__ == "__main__":
+    main(sys.argv[1])
