@@ -13,7 +13,10 @@
 # Environment: GPU_NVIDIA_ARCH (default 90, i.e. sm_90), NVCC (default: nvcc on PATH, else
 # /usr/local/cuda/bin/nvcc), CXX (default g++), NLOHMANN_JSON_INCLUDE (a directory holding
 # nlohmann/json.hpp, which the checkpoint and config readers use; default /usr/include, else
-# ./build-nlohmann-json if it exists: copy Debian's /usr/include/nlohmann there to bring it along).
+# ./build-nlohmann-json if it exists: copy Debian's /usr/include/nlohmann there to bring it along),
+# CLI11_INCLUDE (a directory holding CLI/CLI.hpp, for bench_gpu's command line; default
+# /usr/include, else ./build-cli11: copy Debian's /usr/include/CLI there; without it bench_gpu is
+# not built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -64,6 +67,17 @@ else
        "into ./build-nlohmann-json/ on a machine that has it" >&2
   exit 2
 fi
+# CLI/CLI.hpp (header-only): only bench_gpu needs it, so without it the tests still build.
+cli11_flags=()
+bench_sources=(common/program/command_line.cpp bench/bench_gpu.cpp)
+if [[ -n ${CLI11_INCLUDE:-} ]]; then cli11_flags=(-isystem "$CLI11_INCLUDE")
+elif [[ -f /usr/include/CLI/CLI.hpp ]]; then cli11_flags=()
+elif [[ -f build-cli11/CLI/CLI.hpp ]]; then cli11_flags=(-isystem "$PWD/build-cli11")
+else
+  echo "standalone: CLI/CLI.hpp not found, so bench_gpu is not built: set CLI11_INCLUDE, or copy" \
+       "/usr/include/CLI into ./build-cli11/ on a machine that has it" >&2
+  bench_sources=()
+fi
 gtest_sources=("$googletest/googletest/src/gtest-all.cc" "$googletest/googlemock/src/gmock-all.cc"
                "$googletest/googletest/src/gtest_main.cc")
 gtest_includes=(-I"$googletest/googletest/include" -I"$googletest/googletest"
@@ -90,8 +104,8 @@ for source in "${gpu_sources[@]}"; do
   run "$nvcc" -x cu -D__HIP_PLATFORM_NVIDIA__ -arch=sm_"$arch" -std=c++20 -O3 -I. \
       -c "$source" -o "$(object "$source")"
 done
-for source in "${cpu_sources[@]}" bench/bench_gpu.cpp; do
-  run "$cxx" -std=c++20 -O2 -fopenmp -I. "${json_flags[@]}" "${gtest_includes[@]}" \
+for source in "${cpu_sources[@]}" "${bench_sources[@]}"; do
+  run "$cxx" -std=c++20 -O2 -fopenmp -I. "${json_flags[@]}" "${cli11_flags[@]}" "${gtest_includes[@]}" \
       -DLLAMA4_SOURCE_DIR="\"$PWD\"" -DLLAMA4_CHAPTER09_HIP="\"$PWD/$build/chapter09_hip\"" \
       -c "$source" -o "$(object "$source")"
 done
@@ -103,7 +117,10 @@ for source in "${gpu_sources[@]}" "${library_sources[@]}"; do library_objects+=(
 for source in "${gtest_sources[@]}" "${test_sources[@]}"; do objects+=("$(object "$source")"); done
 cuda_link=(-L"$cuda_home/lib64" -L"$cuda_home/lib" -lcudart -Wl,-rpath,"$cuda_home/lib64:$cuda_home/lib")
 "$cxx" -o "$build/test_chapter09" "${objects[@]}" "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
-"$cxx" -o "$build/bench_gpu" "$(object bench/bench_gpu.cpp)" "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
+if ((${#bench_sources[@]} > 0)); then
+  "$cxx" -o "$build/bench_gpu" "$(object common/program/command_line.cpp)" "$(object bench/bench_gpu.cpp)" \
+      "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
+fi
 
 echo "standalone: running $build/test_chapter09 with REQUIRE_GPU=1"
 REQUIRE_GPU=1 "$build/test_chapter09" "$@"

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Installs, from Debian/Ubuntu packages, whatever the project needs and the machine lacks.
 #
-#   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2
+#   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2,
+#                             CLI11 (the programs' command lines)
 #   scripts/setup.sh --gpu    also Debian's HIP compiler, to build the GPU chapters for AMD
 #
 # Nothing is downloaded at build time; this is the only place packages come from.
@@ -9,7 +10,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config
           libgtest-dev libgmock-dev libbenchmark-dev
-          nlohmann-json3-dev libpcre2-dev)
+          nlohmann-json3-dev libpcre2-dev libcli11-dev)
 for argument in "$@"; do
   case "$argument" in
     --gpu) packages+=(hipcc libamdhip64-dev) ;;
