@@ -4,6 +4,8 @@
 #   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2,
 #                             CLI11 (the programs' command lines)
 #   scripts/setup.sh --gpu    also Debian's HIP compiler, to build the GPU chapters for AMD
+#   scripts/setup.sh --dev    also gdb, to step through a chapter in the debug build (and for its
+#                             test: ctest --preset debug -L gdb)
 #
 # Nothing is downloaded at build time; this is the only place packages come from.
 set -euo pipefail
@@ -14,7 +16,8 @@ packages=(build-essential cmake ninja-build pkg-config
 for argument in "$@"; do
   case "$argument" in
     --gpu) packages+=(hipcc libamdhip64-dev) ;;
-    *) echo "usage: $0 [--gpu]" >&2; exit 2 ;;
+    --dev) packages+=(gdb) ;;
+    *) echo "usage: $0 [--gpu] [--dev]" >&2; exit 2 ;;
   esac
 done
 
