@@ -24,15 +24,14 @@
 #include <chrono>
 #include <cmath>
 #include <cstdio>
-#include <cstring>
 #include <ctime>
 #include <random>
-#include <sstream>
 #include <string>
 #include <vector>
 
 #include "common/model/model.hpp"
 #include "common/model/synthetic_model.hpp"
+#include "common/program/command_line.hpp"
 #include "common/tensors/error.hpp"
 #include "gpu/bandwidth.hpp"
 #include "gpu/benchmark_support.hpp"
@@ -51,33 +50,39 @@ struct Options {
   bool kernels = true;
 };
 
+// The options, checked by the command line every program shares (common/program/).
 Options parse(int argc, char** argv) {
   Options options;
-  for (int i = 1; i < argc; ++i) {
-    const std::string flag = argv[i];
-    const auto value = [&]() -> std::string {
-      if (i + 1 >= argc) fail(flag, " needs a value");
-      return argv[++i];
-    };
-    if (flag == "--device")
-      options.device = std::stoi(value());
-    else if (flag == "--decode")
-      options.decode_tokens = std::stoll(value());
-    else if (flag == "--prefill")
-      options.prefill_tokens = std::stoll(value());
-    else if (flag == "--skip-kernels")
-      options.kernels = false;
-    else if (flag == "--models") {
-      options.models.clear();
-      std::stringstream list(value());
-      for (std::string name; std::getline(list, name, ',');) {
-        if (!name.empty()) options.models.push_back(name);
-      }
-    } else {
-      fail("unknown option \"", flag,
-           "\"; options: --device N, --models a,b, --decode N, --prefill N, --skip-kernels");
-    }
-  }
+  CommandLine command_line(
+      "bench_gpu: the GPU's memory bandwidth, the matrix kernels at Scout's shapes, and the whole "
+      "model's decode and prefill speed, as Markdown for bench/RESULTS.md.");
+  CLI::App& app = command_line.app();
+  app.add_option("--device", options.device, "GPU to run on (default 0)")
+      ->option_text("N")
+      ->check(integer_in(0, 1023));
+  app.add_option(
+         "--models", options.models,
+         "synthetic models to time, comma-separated (default 100m,1b; known: " +
+             [] {
+               std::string names;
+               for (const std::string& name : synthetic_model_names())
+                 names.append(names.empty() ? "" : ", ").append(name);
+               return names;
+             }() +
+             ")")
+      ->option_text("A,B")
+      ->delimiter(',')
+      ->check(CLI::IsMember(synthetic_model_names()));
+  app.add_option("--decode", options.decode_tokens, "tokens to decode per model (default 64)")
+      ->option_text("N")
+      ->check(integer_in(1, kLongestContext));
+  app.add_option("--prefill", options.prefill_tokens, "prompt tokens to prefill (default 128)")
+      ->option_text("N")
+      ->check(integer_in(1, kLongestContext));
+  app.add_flag_callback(
+      "--skip-kernels", [&options] { options.kernels = false; },
+      "time the models only, not the kernels");
+  command_line.parse(argc, argv);
   return options;
 }
 

@@ -6,13 +6,14 @@
 #                             a bundle folder that scripts/gpu-bundle.sh writes: for a machine with a
 #                             compiler, CMake and ninja but no development packages, such as the
 #                             NVIDIA GPU machine gpu/verify_on_gpu.sh runs on. GoogleTest is compiled
-#                             from the bundle's sources; nlohmann-json and PCRE2 are headers and a
-#                             static library. Nothing is looked up in the system's prefixes, so a
+#                             from the bundle's sources; nlohmann-json, CLI11 and PCRE2 are headers
+#                             and a static library. Nothing is looked up in the system's prefixes, so a
 #                             bundle that lacks a file fails here, naming it. Google Benchmark is not
 #                             in the bundle, and the programs that need it are left out (bench_gpu
 #                             does not: it builds either way).
 #
 # Afterwards these targets exist: OpenMP::OpenMP_CXX, Threads::Threads, nlohmann_json::nlohmann_json,
+# CLI11::CLI11 (the programs' command lines),
 # GTest::gtest, GTest::gmock, GTest::gtest_main, llama4::pcre2 (the 8-bit library), and
 # benchmark::benchmark unless the bundle is used (bench/CMakeLists.txt asks if(TARGET ...)).
 
@@ -24,6 +25,7 @@ find_package(Threads REQUIRED)
 
 if(NOT LLAMA4_DEPENDENCIES_DIR)
   find_package(nlohmann_json 3.10 REQUIRED)
+  find_package(CLI11 2.1 REQUIRED)  # the programs' command lines (Debian: libcli11-dev)
   find_package(GTest REQUIRED)
   find_package(benchmark REQUIRED)
   # Chapter 02's pre-tokenizer runs the o200k split pattern with PCRE2 (Debian: libpcre2-dev).
@@ -38,6 +40,7 @@ endif()
 get_filename_component(_bundle "${LLAMA4_DEPENDENCIES_DIR}" ABSOLUTE BASE_DIR "${PROJECT_SOURCE_DIR}")
 foreach(file googletest/googletest/src/gtest-all.cc googletest/googletest/src/gtest_main.cc
              googletest/googlemock/src/gmock-all.cc nlohmann-json/include/nlohmann/json.hpp
+             cli11/include/CLI/CLI.hpp
              pcre2/include/pcre2.h pcre2/lib/libpcre2-8.a)
   if(NOT EXISTS "${_bundle}/${file}")
     message(FATAL_ERROR "LLAMA4_DEPENDENCIES_DIR=${LLAMA4_DEPENDENCIES_DIR}: ${_bundle}/${file} is "
@@ -66,6 +69,10 @@ add_library(GTest::gtest_main ALIAS llama4_bundle_gtest_main)
 add_library(nlohmann_json::nlohmann_json INTERFACE IMPORTED)
 set_target_properties(nlohmann_json::nlohmann_json PROPERTIES
   INTERFACE_INCLUDE_DIRECTORIES "${_bundle}/nlohmann-json/include")
+
+# CLI11: headers only.
+add_library(CLI11::CLI11 INTERFACE IMPORTED)
+set_target_properties(CLI11::CLI11 PROPERTIES INTERFACE_INCLUDE_DIRECTORIES "${_bundle}/cli11/include")
 
 # PCRE2 (8-bit code units), static: the program then needs no libpcre2 on the machine it runs on.
 add_library(llama4::pcre2 STATIC IMPORTED)

@@ -405,6 +405,11 @@ def make_tables(tiny_cfg):
 # ----------------------------------------------------------------------------------------------
 
 
+def random_weights_note(seed):
+    """The config.json field that marks these weights as random (no transformers field has this name)."""
+    return f"golden/generate.py, seed {seed}"
+
+
 def write_json(path, obj):
     with open(path, "w") as f:
         f.write(json.dumps(obj, indent=2, sort_keys=True) + "\n")
@@ -531,9 +536,12 @@ def generate(out_dir):
     for name, spec in models.items():
         found = find_model(name, spec["config"], spec["seed"], tokens)
         model_dirs = []
+        # The weights are random: every program that loads them says so (C++: ModelConfig's
+        # random_weights), and a trained checkpoint, which has no such field, does not.
+        config_json = dict(spec["config"], random_weights=random_weights_note(found["seed"]))
         for sub, shards in spec["dirs"].items():
             model_dirs.append(os.path.join(out_dir, sub))
-            write_checkpoint(model_dirs[-1], spec["config"], found["weights"], spec["prefix"], shards)
+            write_checkpoint(model_dirs[-1], config_json, found["weights"], spec["prefix"], shards)
         checks = self_check(name, found, tokens, model_dirs)
 
         tensors = activation_tensors(found["results"], found["greedy"], tokens["full"][:8])
@@ -604,7 +612,7 @@ def hf_text_config(text):
     from transformers import Llama4TextConfig
 
     drop = {"model_type", "architectures", "torch_dtype", "dtype", "transformers_version",
-            "rope_theta", "rope_scaling", "rope_parameters"}
+            "rope_theta", "rope_scaling", "rope_parameters", "random_weights"}
     kwargs = {k: v for k, v in text.items() if k not in drop}
     kwargs["attn_temperature_tuning"] = bool(text.get("attn_temperature_tuning", True))  # Scout ships 4
     kwargs["floor_scale"] = int(text.get("floor_scale", 8192))  # typed int in HF

@@ -12,7 +12,9 @@
 # here: chapter09_hip, which needs the tokenizer and so PCRE2; its command-line tests report skipped.
 # Environment: GPU_NVIDIA_ARCH (default 90, i.e. sm_90), NVCC (default: nvcc on PATH, else
 # /usr/local/cuda/bin/nvcc), CXX (default g++), NLOHMANN_JSON_INCLUDE (a directory holding
-# nlohmann/json.hpp, which the checkpoint and config readers use; default /usr/include).
+# nlohmann/json.hpp, which the checkpoint and config readers use; default /usr/include),
+# CLI11_INCLUDE (a directory holding CLI/CLI.hpp, for bench_gpu's command line: the bundle's
+# cli11/include; default /usr/include; without it bench_gpu is not built).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -62,6 +64,16 @@ else
        "nlohmann-json/include, scripts/gpu-bundle.sh)" >&2
   exit 2
 fi
+# CLI/CLI.hpp (header-only): only bench_gpu needs it, so without it the tests still build.
+cli11_flags=()
+bench_sources=(common/program/command_line.cpp bench/bench_gpu.cpp)
+if [[ -n ${CLI11_INCLUDE:-} ]]; then cli11_flags=(-isystem "$CLI11_INCLUDE")
+elif [[ -f /usr/include/CLI/CLI.hpp ]]; then cli11_flags=()
+else
+  echo "standalone: CLI/CLI.hpp not found, so bench_gpu is not built: set CLI11_INCLUDE (the" \
+       "bundle's cli11/include, scripts/gpu-bundle.sh)" >&2
+  bench_sources=()
+fi
 gtest_sources=("$googletest/googletest/src/gtest-all.cc" "$googletest/googlemock/src/gmock-all.cc"
                "$googletest/googletest/src/gtest_main.cc")
 gtest_includes=(-I"$googletest/googletest/include" -I"$googletest/googletest"
@@ -88,8 +100,8 @@ for source in "${gpu_sources[@]}"; do
   run "$nvcc" -x cu -D__HIP_PLATFORM_NVIDIA__ -arch=sm_"$arch" -std=c++20 -O3 -I. \
       -c "$source" -o "$(object "$source")"
 done
-for source in "${cpu_sources[@]}" bench/bench_gpu.cpp; do
-  run "$cxx" -std=c++20 -O2 -fopenmp -I. "${json_flags[@]}" "${gtest_includes[@]}" \
+for source in "${cpu_sources[@]}" "${bench_sources[@]}"; do
+  run "$cxx" -std=c++20 -O2 -fopenmp -I. "${json_flags[@]}" "${cli11_flags[@]}" "${gtest_includes[@]}" \
       -DLLAMA4_SOURCE_DIR="\"$PWD\"" -DLLAMA4_CHAPTER09_HIP="\"$PWD/$build/chapter09_hip\"" \
       -c "$source" -o "$(object "$source")"
 done
@@ -101,7 +113,10 @@ for source in "${gpu_sources[@]}" "${library_sources[@]}"; do library_objects+=(
 for source in "${gtest_sources[@]}" "${test_sources[@]}"; do objects+=("$(object "$source")"); done
 cuda_link=(-L"$cuda_home/lib64" -L"$cuda_home/lib" -lcudart -Wl,-rpath,"$cuda_home/lib64:$cuda_home/lib")
 "$cxx" -o "$build/test_chapter09" "${objects[@]}" "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
-"$cxx" -o "$build/bench_gpu" "$(object bench/bench_gpu.cpp)" "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
+if ((${#bench_sources[@]} > 0)); then
+  "$cxx" -o "$build/bench_gpu" "$(object common/program/command_line.cpp)" "$(object bench/bench_gpu.cpp)" \
+      "${library_objects[@]}" -fopenmp -pthread "${cuda_link[@]}"
+fi
 
 if [[ ${RUN_TESTS:-1} == 0 ]]; then
   echo "standalone: built $build/test_chapter09 and $build/bench_gpu"

@@ -153,6 +153,7 @@ body_build() {
   if [[ $VERIFY_ROUTE == standalone ]]; then
     # The last resort, when configure failed: nvcc and g++ without CMake; tests and bench_gpu only.
     RUN_TESTS=0 NLOHMANN_JSON_INCLUDE="$LLAMA4_BUNDLE/nlohmann-json/include" \
+      CLI11_INCLUDE="$LLAMA4_BUNDLE/cli11/include" \
       bash gpu/standalone_test.sh "$LLAMA4_BUNDLE/googletest" "$VERIFY_BUILD-standalone" || return 1
     note "standalone: test_chapter09 and bench_gpu only; no chapter09_hip"
     return 0

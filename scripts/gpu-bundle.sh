@@ -12,6 +12,7 @@
 #   googletest/           GoogleTest and GoogleMock sources (Debian: googletest, /usr/src/googletest);
 #                         compiled there by the project's own CMake, with that machine's g++
 #   nlohmann-json/include nlohmann-json's headers (nlohmann-json3-dev)
+#   cli11/include         CLI11's headers, the programs' command lines (libcli11-dev)
 #   pcre2/include, lib    PCRE2's header and static library, 8-bit (libpcre2-dev); plain C that
 #                         needs only glibc's oldest symbols (malloc, memcpy, pthread_mutex_lock)
 #   MANIFEST.txt          what came from which package and version
@@ -30,6 +31,7 @@ multiarch=$(gcc -print-multiarch 2>/dev/null || echo x86_64-linux-gnu)
 sources=(/usr/src/googletest/googletest/src/gtest-all.cc googletest
          /usr/src/googletest/googlemock/src/gmock-all.cc googletest
          /usr/include/nlohmann/json.hpp nlohmann-json3-dev
+         /usr/include/CLI/CLI.hpp libcli11-dev
          /usr/include/pcre2.h libpcre2-dev
          "/usr/lib/$multiarch/libpcre2-8.a" libpcre2-dev)
 for ((i = 0; i < ${#sources[@]}; i += 2)); do
@@ -42,13 +44,15 @@ done
 # Written beside the final folder, then moved into place: a failed run never leaves half a bundle.
 staging="$bundle.partial"
 rm -rf "$staging"
-mkdir -p "$staging/googletest" "$staging/nlohmann-json/include" "$staging/pcre2/include" "$staging/pcre2/lib"
+mkdir -p "$staging/googletest" "$staging/nlohmann-json/include" "$staging/cli11/include" \
+         "$staging/pcre2/include" "$staging/pcre2/lib"
 # cp -p keeps the files' dates, so a bundle written again does not make a build recompile.
 for part in googletest googlemock; do  # headers and sources only: no docs, tests or samples
   mkdir -p "$staging/googletest/$part"
   cp -rp "/usr/src/googletest/$part/include" "/usr/src/googletest/$part/src" "$staging/googletest/$part/"
 done
 cp -rp /usr/include/nlohmann "$staging/nlohmann-json/include/"
+cp -rp /usr/include/CLI "$staging/cli11/include/"
 cp -p /usr/include/pcre2.h "$staging/pcre2/include/"
 cp -p "/usr/lib/$multiarch/libpcre2-8.a" "$staging/pcre2/lib/"
 
@@ -57,6 +61,7 @@ version() { dpkg-query -W -f='${Version}' "$1" 2>/dev/null || echo "unknown"; }
   echo "# scripts/gpu-bundle.sh, $(date -u +%Y-%m-%d), on $(. /etc/os-release && echo "$PRETTY_NAME")"
   echo "googletest/     googletest $(version googletest)     (/usr/src/googletest: include/ and src/)"
   echo "nlohmann-json/  nlohmann-json3-dev $(version nlohmann-json3-dev)     (/usr/include/nlohmann)"
+  echo "cli11/          libcli11-dev $(version libcli11-dev)     (/usr/include/CLI)"
   echo "pcre2/          libpcre2-dev $(version libpcre2-dev)     (/usr/include/pcre2.h, /usr/lib/$multiarch/libpcre2-8.a)"
 } >"$staging/MANIFEST.txt"
 

@@ -2,9 +2,11 @@
 # Installs, from Debian/Ubuntu packages, whatever the project needs and the machine lacks.
 #
 #   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2,
-#                             Python 3 (the checks of the READMEs' code excerpts and figures)
+#                             Python 3 (the checks of the READMEs' code excerpts and figures),
+#                             CLI11 (the programs' command lines)
 #   scripts/setup.sh --gpu    also Debian's HIP compiler, to build the GPU chapters for AMD
-#   scripts/setup.sh --dev    also gdb, to step through a chapter (chapter 01, "Step through it")
+#   scripts/setup.sh --dev    also gdb, to step through a chapter in the debug build (and for its
+#                             test: ctest --preset debug -L gdb)
 #   scripts/setup.sh --fuzz   also clang with its libFuzzer runtime and OpenMP (scripts/fuzz.sh)
 #
 # Nothing is downloaded at build time; this is the only place packages come from.
@@ -12,7 +14,7 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config
           libgtest-dev libgmock-dev libbenchmark-dev
-          nlohmann-json3-dev libpcre2-dev python3)
+          nlohmann-json3-dev libpcre2-dev python3 libcli11-dev)
 for argument in "$@"; do
   case "$argument" in
     --gpu) packages+=(hipcc libamdhip64-dev) ;;

@@ -4,15 +4,15 @@
 // and runs one Linear layer — the query projection of layer 0 — on the golden input, checking the
 // result against the golden output.
 //
-//   build/bin/chapter01_tensor [--model DIR] [--all]
+//   build/bin/chapter01_tensor [--model DIR] [--all]     (--help: every option)
 #include <cstdio>
-#include <cstring>
 #include <filesystem>
 #include <iostream>
 #include <string>
 
 #include "common/debugging/data_paths.hpp"
 #include "common/debugging/golden.hpp"
+#include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/matmul.hpp"
@@ -83,16 +83,15 @@ bool run_one_linear(const Checkpoint& checkpoint, const std::string& prefix) {
 int main(int argc, char** argv) {
   std::string model = golden_model_dir("tiny").string();
   bool all = false;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
-      model = argv[++i];
-    } else if (std::strcmp(argv[i], "--all") == 0) {
-      all = true;
-    } else {
-      std::cerr << "usage: " << argv[0] << " [--model DIR] [--all]\n";
-      return 2;
-    }
-  }
+  CommandLine command_line(
+      "Chapter 01: tensors and checkpoints. Lists a checkpoint and runs one Linear layer of the "
+      "golden tiny model against the golden data.");
+  command_line.add_model(model,
+                         "a Hugging Face checkpoint directory (default: the golden tiny "
+                         "model; the golden comparison needs that one)");
+  command_line.app().add_flag("--all", all, "list the tensors of every layer, not only layer 0's");
+  command_line.parse(argc, argv);
+
   return run_main([&] {
     std::cout << "Chapter 01: tensors and checkpoints\n\n";
     show_what_a_tensor_is();

@@ -5,21 +5,23 @@
 // ($LLAMA4_TOKENIZER or ../shared/llama4/tokenizer.model), else the hand-made vocabulary.
 //
 //   build/bin/chapter02_tokenizer [--tokenizer PATH | --toy]
-//       --explain TEXT                    pieces, merges and ids of one text
-//       --encode-json IN.json [--bos] [--special]   JSON array of strings -> JSON array of id
-//       arrays
-//       --decode-json IDS.json            JSON array of id arrays -> JSON array of strings
-//       --write-toy-vocabulary OUT        the hand-made vocabulary as a tiktoken file
+//       --explain TEXT                               pieces, merges and ids of one text
+//       --encode-json IN.json [--bos] [--special]    JSON array of strings -> arrays of ids
+//       --decode-json IDS.json                       JSON array of id arrays -> strings
+//       --write-toy-vocabulary OUT                   the hand-made vocabulary as a tiktoken file
+//       --help                                       every option
 // IN.json / IDS.json may be "-" for standard input.
 #include <cstdio>
-#include <cstring>
+#include <fstream>
 #include <iostream>
+#include <sstream>
 #include <string>
 #include <vector>
 
 #include <nlohmann/json.hpp>
 
 #include "common/debugging/data_paths.hpp"
+#include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
@@ -42,8 +44,7 @@ namespace {
 struct Options {
   std::string tokenizer_path;
   bool toy = false;
-  std::string explain_text;
-  bool explain = false;
+  std::optional<std::string> explain_text;
   std::string encode_json, decode_json, write_toy;
   EncodeOptions encode;
 };
@@ -183,35 +184,6 @@ void decode_json(const Tokenizer& tokenizer, const std::string& path) {
   std::cout << out.dump(-1, ' ', false, Json::error_handler_t::replace) << "\n";
 }
 
-bool parse_arguments(int argc, char** argv, Options& options) {
-  for (int i = 1; i < argc; ++i) {
-    const std::string argument = argv[i];
-    if (argument == "--toy") {
-      options.toy = true;
-    } else if (argument == "--bos") {
-      options.encode.bos = true;
-    } else if (argument == "--special") {
-      options.encode.allow_special = true;
-    } else if (i + 1 == argc) {
-      return false;  // every other option takes a value
-    } else if (argument == "--tokenizer") {
-      options.tokenizer_path = argv[++i];
-    } else if (argument == "--explain") {
-      options.explain = true;
-      options.explain_text = argv[++i];
-    } else if (argument == "--encode-json") {
-      options.encode_json = argv[++i];
-    } else if (argument == "--decode-json") {
-      options.decode_json = argv[++i];
-    } else if (argument == "--write-toy-vocabulary") {
-      options.write_toy = argv[++i];
-    } else {
-      return false;
-    }
-  }
-  return true;
-}
-
 // The tokenizer to use, and a line saying which one it is.
 Tokenizer open_tokenizer(const Options& options, std::string& which) {
   if (options.toy) {
@@ -234,12 +206,39 @@ Tokenizer open_tokenizer(const Options& options, std::string& which) {
 
 int main(int argc, char** argv) {
   Options options;
-  if (!parse_arguments(argc, argv, options)) {
-    std::cerr << "usage: " << argv[0] << " [--tokenizer PATH | --toy] [--explain TEXT]\n"
-              << "       [--encode-json IN.json [--bos] [--special]] [--decode-json IDS.json]\n"
-              << "       [--write-toy-vocabulary OUT]\n";
-    return 2;
-  }
+  CommandLine command_line(
+      "Chapter 02: the Llama 4 tokenizer. With no options, a tour: a sentence cut into pieces and "
+      "merged into tokens, special tokens, the chat format and streaming decode.");
+  CLI::App& app = command_line.app();
+  auto* path = app.add_option("--tokenizer", options.tokenizer_path,
+                              "Meta's tokenizer.model or a tokenizer.json (default: "
+                              "$LLAMA4_TOKENIZER or ../shared/llama4/tokenizer.model, else the "
+                              "hand-made vocabulary)")
+                   ->option_text("PATH");
+  app.add_flag("--toy", options.toy, "use the hand-made vocabulary")->excludes(path);
+  auto* explain_option = app.add_option("--explain", options.explain_text,
+                                        "show the pieces, merges and ids of one text")
+                             ->option_text("TEXT");
+  auto* encode = app.add_option("--encode-json", options.encode_json,
+                                "JSON array of strings (a file, or - for standard input) -> JSON "
+                                "array of id arrays")
+                     ->option_text("IN.json");
+  app.add_flag("--bos", options.encode.bos, "with --encode-json: start with <|begin_of_text|>")
+      ->needs(encode);
+  app.add_flag("--special", options.encode.allow_special,
+               "with --encode-json: text like <|eot|> becomes the special token")
+      ->needs(encode);
+  auto* decode = app.add_option("--decode-json", options.decode_json,
+                                "JSON array of id arrays (a file, or -) -> JSON array of strings")
+                     ->option_text("IDS.json");
+  auto* write = app.add_option("--write-toy-vocabulary", options.write_toy,
+                               "write the hand-made vocabulary as a tiktoken file")
+                    ->option_text("OUT");
+  explain_option->excludes(encode)->excludes(decode)->excludes(write);
+  encode->excludes(decode)->excludes(write);
+  decode->excludes(write);
+  command_line.parse(argc, argv);
+
   return run_main([&] {
     if (!options.write_toy.empty()) {
       write_file_atomically(options.write_toy, format_tiktoken_ranks(toy_vocabulary()));
@@ -254,8 +253,8 @@ int main(int argc, char** argv) {
       encode_json(tokenizer, options.encode_json, options.encode);
     } else if (!options.decode_json.empty()) {
       decode_json(tokenizer, options.decode_json);
-    } else if (options.explain) {
-      explain(tokenizer, options.explain_text);
+    } else if (options.explain_text) {
+      explain(tokenizer, *options.explain_text);
     } else {
       tour(tokenizer);
     }

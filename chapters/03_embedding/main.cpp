@@ -5,7 +5,7 @@
 // the result against the golden embedding bit for bit, and shows the error an out-of-range id
 // gives.
 //
-//   build/bin/chapter03_embedding [--model DIR]
+//   build/bin/chapter03_embedding [--model DIR]     (--help: every option)
 #include <cstdio>
 #include <cstring>
 #include <filesystem>
@@ -17,6 +17,7 @@
 #include "common/debugging/data_paths.hpp"
 #include "common/debugging/golden.hpp"
 #include "common/layers/embedding.hpp"
+#include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
@@ -81,7 +82,15 @@ void show_out_of_range_error(const Tensor& table) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::string model = model_option(argc, argv).value_or(golden_model_dir("tiny").string());
+  std::string model = golden_model_dir("tiny").string();
+  CommandLine command_line(
+      "Chapter 03: token embedding. Embeds the 24 golden tokens by copying rows of the table and "
+      "checks them against the golden embedding.");
+  command_line.add_model(model,
+                         "a Hugging Face checkpoint directory (default: the golden tiny "
+                         "model; the golden comparison needs that one)");
+  command_line.parse(argc, argv);
+
   return run_main([&] {
     std::cout << "Chapter 03: token embedding\n\n";
     const Checkpoint checkpoint = Checkpoint::open(model);

@@ -5,7 +5,7 @@
 // against the golden data, then does the weightless per-head QK norm on layer 0's rotated queries
 // and keys, including the two ways other implementations got it wrong.
 //
-//   build/bin/chapter04_rms_norm
+//   build/bin/chapter04_rms_norm     (--help: what it does)
 #include <cmath>
 #include <cstdio>
 #include <iostream>
@@ -15,6 +15,7 @@
 #include "common/debugging/data_paths.hpp"
 #include "common/debugging/golden.hpp"
 #include "common/layers/rms_norm.hpp"
+#include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
@@ -160,10 +161,11 @@ bool show_qk_norm(const ModelConfig& config, const SafetensorsFile& golden) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  if (argc > 1) {
-    std::cerr << "usage: " << argv[0] << "\n";
-    return 2;
-  }
+  CommandLine command_line(
+      "Chapter 04: RMSNorm and the QK norm, step by step on the golden tiny model, every norm "
+      "checked against the golden data. No options: it always runs the golden model.");
+  command_line.parse(argc, argv);
+
   return run_main([&] {
     std::cout << "Chapter 04: RMSNorm and the QK norm\n\n";
     const Checkpoint checkpoint = Checkpoint::open(golden_model_dir("tiny"));

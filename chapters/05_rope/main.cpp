@@ -20,6 +20,7 @@
 #include "common/debugging/golden.hpp"
 #include "common/layers/attention_temperature.hpp"
 #include "common/layers/rope.hpp"
+#include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/tensors/model_config.hpp"
 #include "common/tensors/safetensors.hpp"
@@ -243,7 +244,15 @@ ModelConfig scout_rope_settings() {
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::optional<std::string> model = model_option(argc, argv);
+  std::optional<std::string> model;
+  CommandLine command_line(
+      "Chapter 05: RoPE with llama3 scaling, and the attention temperature of NoPE layers, checked "
+      "against the golden data.");
+  command_line.add_model(
+      model,
+      "a checkpoint directory or a config.json whose RoPE table to show in place of Scout's");
+  command_line.parse(argc, argv);
+
   return run_main([&] {
     std::cout << "Chapter 05: RoPE and the attention temperature\n\n";
     const ModelConfig tiny = load_model_config(golden_model_dir("tiny"));

@@ -21,6 +21,7 @@
 #include "common/layers/attention.hpp"
 #include "common/layers/kv_cache.hpp"
 #include "common/layers/rope.hpp"
+#include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
@@ -172,7 +173,14 @@ bool prefill_then_decode(const std::vector<AttentionLayer>& layers, std::int64_t
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::optional<std::string> model = model_option(argc, argv);
+  std::optional<std::string> model;
+  CommandLine command_line(
+      "Chapter 06: attention of the golden tiny model (chunked and global, with a KV cache), "
+      "checked against the golden data.");
+  command_line.add_model(
+      model, "a checkpoint directory or a config.json whose layer schedule to show as well");
+  command_line.parse(argc, argv);
+
   return run_main([&] {
     std::cout << "Chapter 06: attention\n\n";
     const Checkpoint checkpoint = Checkpoint::open(golden_model_dir("tiny"));

@@ -20,6 +20,7 @@
 #include "common/debugging/golden.hpp"
 #include "common/layers/feed_forward.hpp"
 #include "common/layers/moe.hpp"
+#include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/tensors/checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
@@ -99,7 +100,14 @@ bool scaling_the_output_fails(const MoeLayer& moe, const Tensor& x, const Tensor
 }  // namespace
 
 int main(int argc, char** argv) {
-  const std::optional<std::string> model = model_option(argc, argv);
+  std::optional<std::string> model;
+  CommandLine command_line(
+      "Chapter 07: the mixture-of-experts layer and the dense SwiGLU layers of the golden tiny "
+      "model, checked against the golden data.");
+  command_line.add_model(
+      model, "a checkpoint directory or a config.json whose MoE/dense schedule to show as well");
+  command_line.parse(argc, argv);
+
   return run_main([&] {
     std::cout << "Chapter 07: mixture of experts\n\n";
     const Checkpoint checkpoint = Checkpoint::open(golden_model_dir("tiny"));

@@ -1,8 +1,6 @@
 #include "common/debugging/data_paths.hpp"
 
 #include <cstdlib>
-#include <cstring>
-#include <iostream>
 #include <string>
 
 namespace llama4 {
@@ -35,19 +33,6 @@ std::filesystem::path golden_model_dir(const char* name) {
 
 std::filesystem::path golden_activations_path(const char* model_name) {
   return golden_data_dir() / ("activations-" + std::string(model_name) + ".safetensors");
-}
-
-std::optional<std::string> model_option(int argc, char** argv) {
-  std::optional<std::string> model;
-  for (int i = 1; i < argc; ++i) {
-    if (std::strcmp(argv[i], "--model") == 0 && i + 1 < argc) {
-      model = argv[++i];
-    } else {
-      std::cerr << "usage: " << argv[0] << " [--model DIR]\n";
-      std::exit(2);
-    }
-  }
-  return model;
 }
 
 }  // namespace llama4

@@ -10,7 +10,6 @@
 #pragma once
 
 #include <filesystem>
-#include <optional>
 #include <string>
 
 namespace llama4 {
@@ -22,10 +21,5 @@ std::filesystem::path default_tokenizer_path();
 std::filesystem::path golden_model_dir(const char* name);
 // The golden activations of a tiny model: golden/data/activations-<name>.safetensors.
 std::filesystem::path golden_activations_path(const char* model_name);
-
-// The one option of the programs of chapters 03-07: `--model DIR`, a checkpoint directory (or, for
-// the programs that only show the layer schedule, a config.json). Returns DIR, or nothing when the
-// option is absent. Any other argument prints "usage: PROGRAM [--model DIR]" and exits with 2.
-std::optional<std::string> model_option(int argc, char** argv);
 
 }  // namespace llama4

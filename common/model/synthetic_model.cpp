@@ -81,10 +81,21 @@ std::vector<std::string> synthetic_model_names() {
   return names;
 }
 
+std::vector<std::string> synthetic_models_that_take_text(std::int64_t tokenizer_vocab_size) {
+  std::vector<std::string> names;
+  for (const std::string& name : synthetic_model_names()) {
+    if (synthetic_config(name).vocab_size >= tokenizer_vocab_size) names.push_back(name);
+  }
+  return names;
+}
+
 ModelConfig synthetic_config(std::string_view name) {
   for (const SyntheticShape& shape : kShapes) {
-    if (name == shape.name)
-      return parse_model_config(shape.config_json, "synthetic model " + std::string(name));
+    if (name != shape.name) continue;
+    ModelConfig config =
+        parse_model_config(shape.config_json, "synthetic model " + std::string(name));
+    config.random_weights = "synthetic shape " + std::string(name);
+    return config;
   }
   std::string known;
   for (const std::string& candidate : synthetic_model_names()) {

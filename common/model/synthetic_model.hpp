@@ -9,9 +9,9 @@
 //                prompts and the chat format work end to end, in seconds (its text is random)
 //   100m         8 layers, hidden 640, 8 experts on every other layer, vocab 32000 (~114M weights)
 //   1b           16 layers, hidden 2048, 4 experts on every other layer, vocab 32000 (~1.0B
-//   weights) scout-layer  ONE full-size Scout layer (hidden 5120, 40/8 heads, 16 experts of 8192,
-//   the 202048
-//                vocabulary): what one of Scout's 48 layers costs (~4.3B weights, 8.6 GB)
+//                weights)
+//   scout-layer  ONE full-size Scout layer (hidden 5120, 40/8 heads, 16 experts of 8192, the
+//                202048 vocabulary): what one of Scout's 48 layers costs (~4.3B weights, 8.6 GB)
 //
 // The weights are bf16, N(0, 1/fan_in) like a trained model's scale, from a counter-based
 // generator: element i of tensor k is a hash of (seed, k, i), so the result does not depend on the
@@ -30,7 +30,12 @@ namespace llama4 {
 
 std::vector<std::string> synthetic_model_names();
 
-// The config of a named synthetic model; an unknown name is an Error listing the known ones.
+// The shapes whose vocabulary holds every id of a tokenizer of this size: the ones that can take
+// text through it (Meta's tokenizer: tiny-202k and scout-layer).
+std::vector<std::string> synthetic_models_that_take_text(std::int64_t tokenizer_vocab_size);
+
+// The config of a named synthetic model; an unknown name is an Error listing the known ones. Its
+// random_weights names the shape: whatever runs it says that the weights are random.
 ModelConfig synthetic_config(std::string_view name);
 
 // Every weight the config needs (text-only names: model.*, lm_head.weight), random bf16.

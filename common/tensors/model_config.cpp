@@ -371,6 +371,7 @@ ModelConfig parse_model_config(std::string_view json_text, std::string_view sour
   }
   config.tie_word_embeddings =
       fields.boolean("tie_word_embeddings", top.boolean("tie_word_embeddings", false));
+  config.random_weights = top.text("random_weights", "");
   config.bos_token_id = fields.optional_integer("bos_token_id", config.bos_token_id);
   config.pad_token_id = fields.optional_integer("pad_token_id", config.pad_token_id);
   if (fields.has("eos_token_id") && fields.raw("eos_token_id").is_array()) {

@@ -83,6 +83,12 @@ struct ModelConfig {
   std::vector<std::int64_t> eos_token_ids = {2};
   std::optional<std::int64_t> pad_token_id;
 
+  // Where the weights came from, when they are random rather than trained: the golden tiny models
+  // carry "random_weights" in their config.json (golden/generate.py writes it), the synthetic
+  // shapes set it themselves (synthetic_model.hpp). Empty for a trained checkpoint. A program that
+  // runs random weights says so, so that nobody mistakes their output for what Llama 4 would say.
+  std::string random_weights;
+
   std::vector<LayerConfig> layers;  // derived: one entry per decoder layer
 
   // Query heads that share one key/value head (grouped-query attention).

@@ -335,6 +335,12 @@ std::ostream& operator<<(std::ostream& out, const Tensor& tensor) {
   return out << describe(tensor);
 }
 
+[[gnu::used]] const char* gdb_describe(const Tensor& tensor, const char* name, int values) {
+  thread_local std::string text;
+  text = describe(tensor, name == nullptr ? "" : name, values);
+  return text.c_str();
+}
+
 void expect_shape(const Tensor& tensor, const Shape& expected, std::string_view what) {
   if (!tensor.defined()) fail(what, " is an empty tensor; expected shape ", shape_string(expected));
   if (tensor.shape() != expected) {

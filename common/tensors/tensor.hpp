@@ -141,6 +141,17 @@ std::string shape_string(const Shape& shape);
 std::string describe(const Tensor& tensor, std::string_view name = {}, int values = 6);
 std::ostream& operator<<(std::ostream& out, const Tensor& tensor);
 
+// describe() for a debugger. gdb cannot call describe() itself: it cannot turn "q" into a
+// std::string_view ("Invalid cast"), nor fill in default arguments. This one takes only what gdb
+// can pass and returns a C string, so at a breakpoint in the debug build:
+//
+//   (gdb) print llama4::gdb_describe(q, "q", 6)
+//   $1 = 0x... "q  F32 [24, 64]  [0.4121, -1.203, 0.0087, 0.9931, -0.5514, 0.1202, ...]"
+//
+// The text lives until the next call on the same thread. No program calls it, so it is marked
+// used: the compiler must keep it (tests/debugging/gdb_describe.sh calls it from gdb).
+[[gnu::used]] const char* gdb_describe(const Tensor& tensor, const char* name, int values);
+
 // Throws an Error naming `what` unless tensor.shape() == expected. Kernels call it on entry.
 void expect_shape(const Tensor& tensor, const Shape& expected, std::string_view what);
 

@@ -106,18 +106,23 @@ const std::string& Pretokenizer::pattern() const {
 }
 
 void Pretokenizer::split(std::string_view text, std::vector<std::string_view>& pieces) const {
-  // PCRE2 must not see invalid UTF-8 when told not to check it (below); one linear pass here
-  // keeps that promise for every caller.
+  // PCRE2 must not see invalid UTF-8 when told not to check it (split_valid_utf8); one linear pass
+  // here keeps that promise for every caller that has not checked the text itself.
   if (const std::optional<std::size_t> offset = find_invalid_utf8(text)) {
     fail("pre-tokenizer: the text is not valid UTF-8 at byte offset ", *offset);
   }
+  split_valid_utf8(text, pieces);
+}
+
+void Pretokenizer::split_valid_utf8(std::string_view text,
+                                    std::vector<std::string_view>& pieces) const {
   MatchScratch& scratch = thread_scratch();
   const auto* subject = reinterpret_cast<PCRE2_SPTR>(text.data());
   PCRE2_SIZE* ovector = pcre2_get_ovector_pointer(scratch.match_data);
   std::size_t start = 0;
   while (start < text.size()) {
-    // The UTF-8 was checked once above; PCRE2 would otherwise check the whole text again on
-    // every call, which would make the loop quadratic.
+    // The caller checked the UTF-8; PCRE2 would otherwise check the whole text again on every
+    // call, which would make the loop quadratic.
     const int result =
         compiled_->jit ? pcre2_jit_match(compiled_->code, subject, text.size(), start,
                                          PCRE2_NO_UTF_CHECK, scratch.match_data, scratch.context)

@@ -59,6 +59,12 @@ class Pretokenizer {
   void split(std::string_view text, std::vector<std::string_view>& pieces) const;
   std::vector<std::string_view> split(std::string_view text) const;
 
+  // split() for text whose UTF-8 the caller has already checked. Tokenizer::encode checks the
+  // whole text once, at the door, and then splits many pieces of it (cut at character
+  // boundaries, so each is valid too); checking every piece again would read every byte twice.
+  // Invalid UTF-8 here is undefined behaviour inside PCRE2, so only a checked text may come in.
+  void split_valid_utf8(std::string_view text, std::vector<std::string_view>& pieces) const;
+
   const std::string& pattern() const;
 
  private:

@@ -81,7 +81,7 @@ Tokenizer Tokenizer::load(const std::filesystem::path& path) {
 void Tokenizer::encode_pieces(std::string_view text, std::vector<std::string_view>& pieces,
                               std::vector<std::int32_t>& ids) const {
   pieces.clear();
-  pretokenizer_.split(text, pieces);
+  pretokenizer_.split_valid_utf8(text, pieces);  // encode() checked the UTF-8 at the door
   for (const std::string_view piece : pieces) {
     // Most pieces are whole tokens (" the", " Hello"): one lookup, no merging.
     const std::int32_t id = vocabulary_.find(piece);
@@ -111,6 +111,9 @@ void Tokenizer::encode_chunk(std::string_view chunk, bool allow_special,
 
 std::vector<std::int32_t> Tokenizer::encode(std::string_view text,
                                             const EncodeOptions& options) const {
+  // The door: the one UTF-8 check of the whole text. Everything after works on pieces of it cut at
+  // character boundaries (long runs, special tokens, the split pattern), which are valid too, so
+  // the pre-tokenizer does not check again.
   if (const std::optional<std::size_t> offset = find_invalid_utf8(text)) {
     reject_invalid_utf8(text, *offset);
   }
@@ -126,6 +129,7 @@ std::vector<std::int32_t> Tokenizer::encode(std::string_view text,
 }
 
 void Tokenizer::encode_ordinary(std::string_view text, std::vector<std::int32_t>& ids) const {
+  // The door, as in encode().
   if (const std::optional<std::size_t> offset = find_invalid_utf8(text)) {
     reject_invalid_utf8(text, *offset);
   }

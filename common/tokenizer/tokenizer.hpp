@@ -7,7 +7,9 @@
 // Ids 0..199,999 are byte strings from tokenizer.model; 200,000..202,047 are Meta's special
 // tokens. decode() concatenates the bytes of the ids, so decode(encode(text)) == text.
 //
-// Invalid UTF-8: encode() rejects it with a llama4::Error naming the byte offset. Meta's encode
+// Invalid UTF-8: encode() checks the whole text once, at the door (the first arrow above), and
+// rejects it with a llama4::Error naming the byte offset; the stages after it work on pieces of
+// the checked text and do not check again. Meta's encode
 // takes a Python str, which cannot hold invalid UTF-8, so there is no reference behaviour to copy,
 // and silently replacing bytes would break decode(encode(text)) == text. Callers with untrusted
 // bytes can call replace_invalid_utf8() (common/tokenizer/utf8.hpp) first, which is what Python's

@@ -11,6 +11,13 @@
 #include "common/tensors/matmul.hpp"
 
 namespace llama4 {
+
+// Test parameters print as "F32", not as the bytes of the enum (GoogleTest finds this by the
+// type's namespace, so it sits outside the anonymous one).
+void PrintTo(DType dtype, std::ostream* out) {
+  *out << dtype_name(dtype);
+}
+
 namespace {
 
 Tensor random_tensor(const Shape& shape, std::mt19937& generator, DType dtype = DType::F32) {

@@ -105,6 +105,19 @@ TEST(Pretokenizer, PiecesCoverTheTextExactly) {
   }
 }
 
+// Tokenizer::encode checks the UTF-8 once and then calls split_valid_utf8 on pieces of the text:
+// the same pieces as split(), without the second check.
+TEST(Pretokenizer, SplitValidUtf8GivesTheSamePiecesAsSplit) {
+  static const Pretokenizer pretokenizer;
+  for (const char* text : {"", "Hello world!\n\n  It's 2025-04-05, ok?  ", "café 東京 🦙\r\n",
+                           "e\u0301t\u00e9 \u180e x"}) {
+    std::vector<std::string_view> checked, unchecked;
+    pretokenizer.split(text, checked);
+    pretokenizer.split_valid_utf8(text, unchecked);
+    EXPECT_EQ(unchecked, checked) << text;
+  }
+}
+
 // Meta's 25,000-character runs are the longest pieces the pattern sees; PCRE2's JIT must
 // backtrack through them without running out of stack.
 TEST(Pretokenizer, HandlesTheLongestRunsMetaAllows) {

@@ -197,6 +197,16 @@ TEST(Tokenizer, InvalidUtf8IsRejectedWithItsByteOffset) {
   EXPECT_NE(error_of([&] { tokenizer.encode("abc\xE2\x82"); }).find("offset 3"), std::string::npos);
   EXPECT_NE(error_of([&] { tokenizer.encode("\xED\xA0\x80"); }).find("offset 0"),
             std::string::npos);
+  // The check is at the door, on the whole text: the offset counts from the text's start, also
+  // past a special token and past Meta's long-run cut (at 25,000 characters).
+  EXPECT_NE(error_of([&] {
+              tokenizer.encode("a<|eot|>b\xFF", {.allow_special = true});
+            }).find("offset 9 of 10"),
+            std::string::npos);
+  EXPECT_NE(error_of([&] {
+              tokenizer.encode(std::string(30'000, 'a') + "\xFF");
+            }).find("offset 30000 of 30001"),
+            std::string::npos);
   // The documented way out: replace first.
   EXPECT_EQ(tokenizer.decode(tokenizer.encode(replace_invalid_utf8("ab\xFF"
                                                                    "cd"))),

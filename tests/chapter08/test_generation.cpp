@@ -1,5 +1,5 @@
 // Chapter 08: the generation loop's stopping rules, perplexity, synthetic models, activation dumps
-// and the divergence finder, and the command-line contract used by scripts.
+// and the divergence finder. The programs themselves: test_program.cpp.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
@@ -17,12 +17,8 @@
 namespace llama4 {
 namespace {
 
-using testing::comma_separated;
-using testing::CommandResult;
 using testing::golden_model;
 using testing::matches_golden;
-using testing::read_dumped_logits;
-using testing::run_command;
 using testing::TemporaryDirectory;
 
 CpuSession tiny_session(std::int64_t context = 64) {
@@ -197,104 +193,6 @@ TEST_F(ActivationDump, NamesTheFirstStageThatDiffers) {
   EXPECT_EQ(divergence.stage, "layers.2.attn_out");
   EXPECT_EQ(divergence.layer, 2);
   EXPECT_THAT(divergence.detail, ::testing::HasSubstr("worst at [3, 7]"));
-}
-
-// The command line, run as a user or a script would.
-TEST(CommandLine, DumpLogitsWritesFloat32RowsAndNothingOnStandardOutput) {
-  TemporaryDirectory directory;
-  const std::string list = comma_separated(golden_model("tiny").tokens("full"));
-  const std::string out = (directory / "logits.bin").string();
-  const CommandResult result = run_command(std::string(LLAMA4_CHAPTER08_MODEL) + " --model " +
-                                           golden_model_dir("tiny").string() + " --tokens " + list +
-                                           " --dump-logits " + out);
-  EXPECT_EQ(result.status, 0);
-  EXPECT_EQ(result.output, "");
-  EXPECT_TRUE(matches_golden(read_dumped_logits(out, 24, 512),
-                             golden_model("tiny").golden("full", "logits"), tolerance::kModel));
-}
-
-TEST(CommandLine, TokensFromAFileAndBadOptions) {
-  TemporaryDirectory directory;
-  testing::write_file(directory / "ids.txt", "286 227\n468, 301");
-  const std::string model =
-      std::string(LLAMA4_CHAPTER08_MODEL) + " --model " + golden_model_dir("tiny").string();
-  EXPECT_EQ(run_command(model + " --tokens @" + (directory / "ids.txt").string() + " -n 2").status,
-            0);
-  EXPECT_EQ(run_command(model + " --tokens 1,x,3").status, 1);
-  EXPECT_EQ(run_command(model + " --temperature hot --tokens 1").status, 1);
-  EXPECT_EQ(run_command(model + " --no-such-option").status, 1);
-  EXPECT_EQ(run_command(model + " --ctx 4 --tokens 1,2,3,4,5").status, 1);
-}
-
-TEST(CommandLine, WithoutArgumentsRunsTheGoldenTinyModel) {
-  const CommandResult result = run_command(LLAMA4_CHAPTER08_MODEL);
-  EXPECT_EQ(result.status, 0);
-  EXPECT_THAT(result.output, ::testing::HasSubstr("all 16 tokens equal the golden continuation"));
-}
-
-// Text in, text out, through Meta's tokenizer: the tiny model with the real 202048-token
-// vocabulary.
-class CommandLineWithTokenizer : public ::testing::Test {
- protected:
-  void SetUp() override {
-    if (!std::filesystem::exists(default_tokenizer_path())) {
-      GTEST_SKIP() << "Meta's tokenizer.model not found at " << default_tokenizer_path()
-                   << "; set LLAMA4_TOKENIZER to its path";
-    }
-  }
-  const std::string program = std::string(LLAMA4_CHAPTER08_MODEL) + " --synthetic tiny-202k";
-};
-
-TEST_F(CommandLineWithTokenizer, ChatTakesTwoTurnsFromStandardInput) {
-  const CommandResult result =
-      run_command("printf 'Hello there\\nAnd a second question?\\n' | " + program +
-                  " --chat --system 'Be brief.' -n 6 --temperature 0.8 --seed 3");
-  EXPECT_EQ(result.status, 0) << result.output;
-  std::size_t turns = 0;
-  for (std::size_t at = result.output.find("assistant> "); at != std::string::npos;
-       at = result.output.find("assistant> ", at + 1)) {
-    ++turns;
-  }
-  EXPECT_EQ(turns, 2u) << result.output;
-}
-
-TEST_F(CommandLineWithTokenizer, TextPromptAndPerplexity) {
-  EXPECT_EQ(run_command(program + " --prompt 'The capital of France is' -n 4").status, 0);
-  const CommandResult perplexity = run_command(program + " --ctx 64 --perplexity " +
-                                               (golden_model_dir("tiny") / "config.json").string());
-  EXPECT_EQ(perplexity.status, 0);
-  EXPECT_THAT(perplexity.output, ::testing::HasSubstr("perplexity "));
-}
-
-TEST_F(CommandLineWithTokenizer, TextPromptForASmallerVocabularyIsAClearError) {
-  const CommandResult result =
-      run_command(std::string(LLAMA4_CHAPTER08_MODEL) + " --synthetic tiny --prompt 'Hello'");
-  EXPECT_EQ(result.status, 1);
-}
-
-TEST(CommandLine, CompareToolNamesTheFirstDivergence) {
-  TemporaryDirectory directory;
-  const std::string golden = testing::golden_activations("tiny").path().string();
-  const std::string dump = (directory / "run").string();
-  const std::string model =
-      std::string(LLAMA4_CHAPTER08_MODEL) + " --model " + golden_model_dir("tiny").string();
-  ASSERT_EQ(
-      run_command(
-          model +
-          " --tokens 286,227,468,301,433,210,347,38,426,243,267,340,38,314,117,166,56,25,339,145,"
-          "120,179,498,431 --dump-activations " +
-          dump)
-          .status,
-      0);
-  const CommandResult agree = run_command(std::string(LLAMA4_CHAPTER08_COMPARE) + " " + dump +
-                                          "/activations.safetensors " + golden + " --case-b full");
-  EXPECT_EQ(agree.status, 0) << agree.output;
-  EXPECT_THAT(agree.output, ::testing::HasSubstr("agree"));
-  // Against the offset case (other tokens) the very first stage differs.
-  const CommandResult differ =
-      run_command(std::string(LLAMA4_CHAPTER08_COMPARE) + " " + dump + "/activations.safetensors " +
-                  golden + " --case-b decode --tolerance 0");
-  EXPECT_EQ(differ.status, agree.status == 0 ? 1 : 0) << differ.output;
 }
 
 }  // namespace

@@ -14,7 +14,9 @@
 #include "common/debugging/activation_dump.hpp"
 #include "common/debugging/data_paths.hpp"
 #include "common/model/generation.hpp"
+#include "common/model/sampler.hpp"
 #include "common/model/synthetic_model.hpp"
+#include "common/program/thread_count.hpp"
 #include "common/tensors/error.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -97,10 +99,14 @@ TEST(HostileInput, ContextLengthIsCappedAndItsBytesCannotOverflow) {
                 ThrowsMessage<Error>(HasSubstr("more than this machine's")));
   }
 
+  // Beyond any Llama 4's context: the command line refuses it (exit status 2); beyond this
+  // model's: the model does, before any cache is made (exit status 1).
   for (const char* context : {"576460752303423489", "4611686018427387904", "1099511627776"}) {
-    expect_failure(model_program() + " --tokens 1,2,3 -n 1 --ctx " + context, 1,
-                   {"longer than the model's 128"});
+    expect_failure(model_program() + " --tokens 1,2,3 -n 1 --ctx " + context, 2,
+                   {"--ctx: expected an integer from 1 to 10485760"});
   }
+  expect_failure(model_program() + " --tokens 1,2,3 -n 1 --ctx 129", 1,
+                 {"longer than the model's 128"});
 }
 
 // --- 3. Exceptions other than llama4::Error used to escape and abort: an existing file as the
@@ -190,10 +196,10 @@ TEST(HostileInput, NonFiniteLogitsAreAnErrorNamingThePositionAndTheStage) {
   const std::string golden = testing::golden_activations("tiny").path().string();
   expect_failure(compare_program() + " " + golden + " " + golden +
                      " --case-a full --case-b decode --tolerance nan",
-                 2, {"a tolerance must be a finite number >= 0"});
+                 2, {"--tolerance: expected a number from 0 to"});
   expect_failure(compare_program() + " " + golden + " " + golden +
                      " --case-a full --case-b decode --tolerance 1e-3x",
-                 2, {"a tolerance must be a finite number >= 0"});
+                 2, {"--tolerance: expected a number from 0 to"});
   EXPECT_THAT(
       [&] {
         compare(Tensor::zeros({1}), Tensor::zeros({1}), {NAN, 0});
@@ -203,11 +209,16 @@ TEST(HostileInput, NonFiniteLogitsAreAnErrorNamingThePositionAndTheStage) {
 
 // --- 7. A flag value that does not fit is refused, not narrowed.
 TEST(HostileInput, ThreadCountIsNotNarrowed) {
-  expect_failure(model_program() + " --tokens 1 -n 1 --threads 4294967297", 1,
-                 {"the thread count must be between 1 and 4096"});
-  expect_failure(model_program() + " --tokens 1 -n 1 --threads -1", 1, {"thread count"});
-  expect_failure(model_program() + " --tokens 1 -n 1 --temperature nan", 1,
-                 {"temperature must be a finite number"});
+  // The command line refuses them (exit status 2, naming the option)...
+  expect_failure(model_program() + " --tokens 1 -n 1 --threads 4294967297", 2,
+                 {"--threads: expected an integer from 1 to 1024"});
+  expect_failure(model_program() + " --tokens 1 -n 1 --threads -1", 2, {"--threads"});
+  expect_failure(model_program() + " --tokens 1 -n 1 --temperature nan", 2, {"--temperature"});
+  // ...and so does the library, for a caller that skips the command line.
+  EXPECT_THAT([] { set_thread_count(4294967297LL); },
+              ThrowsMessage<Error>(HasSubstr("the thread count must be between 1 and 4096")));
+  EXPECT_THAT([] { Sampler sampler({.temperature = NAN}); },
+              ThrowsMessage<Error>(HasSubstr("temperature must be a finite number")));
 }
 
 // --- 8. Files that are not regular files, closed input, failed writes, invalid UTF-8 in a chat.

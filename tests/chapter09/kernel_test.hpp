@@ -79,6 +79,15 @@ std::string case_name(const ::testing::TestParamInfo<Case>& test) {
   return test.param.name;
 }
 
+// "{5, 1, 1}": a list of sizes, for the PrintTo of a test case (GoogleTest would otherwise print a
+// case struct as a dump of its bytes).
+inline std::string sizes_text(const std::vector<std::int64_t>& sizes) {
+  std::string text = "{";
+  for (std::size_t i = 0; i < sizes.size(); ++i)
+    text.append(i > 0 ? ", " : "").append(std::to_string(sizes[i]));
+  return text + "}";
+}
+
 // A small config for testing one block: the sizes are odd on purpose (not multiples of 32, 64 or
 // 256). Every layer is a RoPE + chunked + QK-norm layer with MoE unless the test changes it.
 inline ModelConfig small_config(std::int64_t hidden, std::int64_t heads, std::int64_t kv_heads,

@@ -80,6 +80,12 @@ struct KernelCase {
   std::vector<std::int64_t> calls;  // tokens per call; a chunked layer's calls stay inside a chunk
 };
 
+void PrintTo(const KernelCase& c, std::ostream* out) {
+  *out << c.name << ": " << c.heads << " query heads, " << c.kv_heads << " kv heads, head_dim "
+       << c.head_dim << ", " << (c.chunk > 0 ? "chunk " + std::to_string(c.chunk) : "global")
+       << ", calls of " << sizes_text(c.calls) << " tokens";
+}
+
 class AttentionKernel : public GpuTestWithParam<KernelCase> {};
 
 // Each call appends its keys and values to both caches and attends; the contexts must agree, and a
@@ -193,6 +199,17 @@ struct LayerCase {
   bool rope_scaling;
   std::vector<std::int64_t> calls;
 };
+
+void PrintTo(const LayerCase& c, std::ostream* out) {
+  *out << c.name << ": hidden " << c.hidden << ", " << c.heads << " query heads, " << c.kv_heads
+       << " kv heads, head_dim " << c.head_dim << ", chunk " << c.chunk << ", "
+       << (c.kind.uses_rope ? "RoPE" : "NoPE")
+       << (c.kind.chunked_attention ? " chunked" : " global")
+       << (c.kind.uses_qk_norm ? " QK-norm" : "")
+       << (c.kind.uses_temperature_tuning ? " temperature" : "")
+       << (c.rope_scaling ? ", llama3 scaling" : "") << ", calls of " << sizes_text(c.calls)
+       << " tokens";
+}
 
 class AttentionBlock : public GpuTestWithParam<LayerCase> {};
 

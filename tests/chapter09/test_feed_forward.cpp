@@ -25,6 +25,10 @@ struct FeedForwardCase {
   std::int64_t tokens, hidden, width;
 };
 
+void PrintTo(const FeedForwardCase& c, std::ostream* out) {
+  *out << c.name << ": " << c.tokens << " tokens, hidden " << c.hidden << ", width " << c.width;
+}
+
 class DenseFeedForward : public GpuTestWithParam<FeedForwardCase> {};
 
 TEST_P(DenseFeedForward, MatchesFeedForward) {
@@ -61,6 +65,11 @@ struct MoeCase {
   std::string name;
   std::int64_t tokens, hidden, experts, top_k, width;
 };
+
+void PrintTo(const MoeCase& c, std::ostream* out) {
+  *out << c.name << ": " << c.tokens << " tokens, hidden " << c.hidden << ", " << c.experts
+       << " experts, top-" << c.top_k << ", width " << c.width;
+}
 
 class MixtureOfExperts : public GpuTestWithParam<MoeCase> {};
 

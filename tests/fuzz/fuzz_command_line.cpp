@@ -38,13 +38,13 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   for (std::string& argument : arguments) argv.push_back(argument.data());
   argv.push_back(nullptr);
   try {
-    bool help = false;
-    const ProgramOptions options =
-        parse_program_options(static_cast<int>(arguments.size()), argv.data(), true, help);
-    Sampler sampler(options.sampling);
-    if (options.threads != 0) {
+    const std::optional<ProgramOptions> options =
+        parse_program_options(static_cast<int>(arguments.size()), argv.data(), true);
+    if (!options) return 0;  // --help
+    Sampler sampler(options->sampling);
+    if (options->threads) {
       // Checked, then put back: the thread count is process-wide.
-      set_thread_count(options.threads);
+      set_thread_count(*options->threads);
       set_thread_count(1);
     }
   } catch (const Error&) {

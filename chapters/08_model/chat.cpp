@@ -1,0 +1,73 @@
+// --chat: a conversation, one user line per turn, in Llama 4's chat format.
+//
+// The first turn renders the whole dialog (optional system message, then the user's line, then the
+// assistant's header); later turns add only their own tokens. The KV cache carries the
+// conversation from turn to turn, so each turn prefills only what is new.
+#include <fcntl.h>
+#include <unistd.h>
+
+#include <iostream>
+
+#include "chapters/08_model/modes.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tokenizer/chat_format.hpp"
+#include "common/tokenizer/utf8.hpp"
+#include "common/tokenizer/utf8_stream_decoder.hpp"
+
+namespace llama4 {
+
+int chat(InferenceSession& session, const Tokenizer& tokenizer, const ProgramOptions& options) {
+  Sampler sampler(options.sampling);
+  std::vector<std::int32_t> history;  // every token of the conversation so far
+  std::vector<std::int32_t> pending;  // tokens to feed before the next user message
+  bool first_turn = true;
+  std::string line;
+  if (::fcntl(STDIN_FILENO, F_GETFD) < 0)
+    fail("--chat reads its lines from standard input, which is closed");
+  while (true) {
+    std::cout << "\nuser> " << std::flush;
+    if (!std::getline(std::cin, line)) break;
+    if (line.empty()) continue;
+    if (const std::optional<std::size_t> bad = find_invalid_utf8(line)) {
+      // One bad line (a terminal in another encoding, a pasted binary) must not end the session.
+      std::cerr << "(that line is not valid UTF-8 at byte " << *bad << "; nothing was sent)\n";
+      continue;
+    }
+    std::vector<std::int32_t> turn = pending;
+    if (first_turn) {
+      std::vector<ChatMessage> dialog;
+      if (options.system) dialog.push_back({.role = "system", .content = *options.system});
+      dialog.push_back({.role = "user", .content = line});
+      const std::vector<std::int32_t> rendered = encode_dialog(tokenizer, dialog, true);
+      turn.insert(turn.end(), rendered.begin(), rendered.end());
+      first_turn = false;
+    } else {
+      encode_message(tokenizer, {.role = "user", .content = line}, turn);
+      encode_header(tokenizer, "assistant", turn);
+    }
+    std::cout << "assistant> " << std::flush;
+    Utf8StreamDecoder decoder(tokenizer);
+    const GenerationResult result = generate(
+        session, sampler, turn, options.max_new_tokens, tokenizer.stop_ids(),
+        [&](std::int32_t id) {
+          std::cout << decoder.push(id) << std::flush;
+          return true;
+        },
+        history);
+    std::cout << decoder.flush() << '\n';
+    history.insert(history.end(), turn.begin(), turn.end());
+    history.insert(history.end(), result.tokens.begin(), result.tokens.end());
+    // The last token was sampled but not yet run through the model: it opens the next turn. If the
+    // answer was cut off without a stop token, close the turn with <|eot|> ourselves.
+    pending = {result.reason == StopReason::stop_token ? result.tokens.back() : tokenizer.eot_id()};
+    if (result.reason == StopReason::context_full ||
+        session.position() + 2 >= session.context_length()) {
+      std::cerr << "(the context of " << session.context_length()
+                << " tokens is full; ending the chat)\n";
+      break;
+    }
+  }
+  return 0;
+}
+
+}  // namespace llama4
