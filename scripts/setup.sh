@@ -3,6 +3,8 @@
 #
 #   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2
 #   scripts/setup.sh --gpu    also Debian's HIP compiler, to build the GPU chapters for AMD
+#   scripts/setup.sh --train  also chapter 11's training text: two public-domain Bibles (KJV, WEB)
+#                             and their readers, for scripts/prepare_bible.py (python3)
 #
 # Nothing is downloaded at build time; this is the only place packages come from.
 set -euo pipefail
@@ -13,7 +15,8 @@ packages=(build-essential cmake ninja-build pkg-config
 for argument in "$@"; do
   case "$argument" in
     --gpu) packages+=(hipcc libamdhip64-dev) ;;
-    *) echo "usage: $0 [--gpu]" >&2; exit 2 ;;
+    --train) packages+=(bible-kjv bible-kjv-text sword-text-web diatheke python3) ;;
+    *) echo "usage: $0 [--gpu] [--train]" >&2; exit 2 ;;
   esac
 done
 
