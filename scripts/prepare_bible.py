@@ -2,7 +2,7 @@
 """Chapter 11's training text: two public-domain English Bibles, split into train and validation.
 
     scripts/setup.sh --train                    # Debian: bible-kjv bible-kjv-text sword-text-web diatheke
-    python3 scripts/prepare_bible.py [--out DIR]    # DIR defaults to build-data/bible
+    python3 scripts/prepare_bible.py [--out DIR] [--if-stale]   # DIR defaults to build-data/bible
 
 Sources (nothing is downloaded; both come from Debian packages):
   - the King James Bible (1611/1769), printed by `bible -p /usr/lib "Gen1:1-Rev22:21"`
@@ -586,12 +586,26 @@ def write_outputs(out_dir, files):
         raise
 
 
+OUTPUT_NAMES = ["train.txt", "validation.txt", "verses.tsv", "SOURCES.md"]
+
+
+def outputs_are_fresh(out_dir):
+    script_time = os.path.getmtime(os.path.abspath(__file__))
+    paths = [os.path.join(out_dir, name) for name in OUTPUT_NAMES]
+    return all(os.path.exists(path) and os.path.getmtime(path) > script_time for path in paths)
+
+
 def main(argv):
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     here = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
     parser.add_argument("--out", default=os.path.join(here, "build-data", "bible"),
                         help="output directory (default: build-data/bible in the checkout)")
+    parser.add_argument("--if-stale", action="store_true",
+                        help="do nothing if every output exists and is newer than this script")
     arguments = parser.parse_args(argv)
+    if arguments.if_stale and outputs_are_fresh(arguments.out):
+        print(f"prepare_bible: {arguments.out} is up to date")
+        return 0
     try:
         check_tools()
         # The three reads are independent; diatheke takes about 20 s each, so they run at once.
@@ -603,7 +617,7 @@ def main(argv):
         web = parse_web(markup_text, report)
         checked = verify_against_plain(web, markup_text, plain_text)
         texts, counts = split_texts([("KJV", kjv), ("WEB", web)])
-        files = {
+        files = {  # in the order of OUTPUT_NAMES
             "train.txt": texts["train"],
             "validation.txt": texts["validation"],
             "verses.tsv": verses_tsv(kjv, web),
