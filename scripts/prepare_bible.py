@@ -187,7 +187,7 @@ def collapse_whitespace(text):
 #
 # Everything before "Book C:V: " is pre-verse text: a Psalm's title before verse 1, and before
 # every later verse a stale copy of it (diatheke does not clear it). Psalm titles are not verse
-# text (the KJV text has none), so it is dropped.
+# text (the KJV text has none), so they are dropped.
 
 # "Genesis 1:1: ": a book name, chapter:verse, a colon.
 VERSE_NUMBERS = re.compile(r"(\d+):(\d+): ?")
@@ -213,6 +213,8 @@ def split_web_lines(text, source):
     order = []
     for book, chapter, verse, _, _ in entries:
         if not order or order[-1][0] != book:
+            if (chapter, verse) != (1, 1):
+                raise PrepareError(f"{source}: {book} starts at {chapter}:{verse}, not at 1:1")
             order.append((book, chapter, verse))
         elif (chapter, verse) not in ((order[-1][1], order[-1][2] + 1), (order[-1][1] + 1, 1)):
             raise PrepareError(f"{source}: {book} {chapter}:{verse} follows {book} "
@@ -269,15 +271,22 @@ def resolve_soft_boundaries(text, where, report):
 
     Nothing when the next character closes something (punctuation, a closing quote or bracket) or
     the previous one opens something, or at either end of the verse; one space otherwise."""
+    def context(match):  # "conceived, | and" for the report
+        return (text[max(0, match.start() - 20):match.start()].replace(SOFT, "") + " | " +
+                text[match.end():match.end() + 20].replace(SOFT, ""))
+
     def replace(match):
         left = text[match.start() - 1] if match.start() > 0 else ""
         right = text[match.end()] if match.end() < len(text) else ""
-        if not left or not right or right in CLOSING or left in OPENING:
+        if not left or not right:
+            return ""
+        if right in CLOSING or left in OPENING:
+            if match.group(0).strip(SOFT):  # the module has a space there: "coins</q> <q>? Not"
+                report["spaces taken out before punctuation at a footnote or quotation tag"].append(
+                    (where, context(match)))
             return ""
         if not match.group(0).strip(SOFT):  # no whitespace there: the tag was the only separator
-            report["spaces put where a footnote or quotation tag stood"].append(
-                (where, text[max(0, match.start() - 20):match.start()].replace(SOFT, "") + " | " +
-                 text[match.end():match.end() + 20].replace(SOFT, "")))
+            report["spaces put where a footnote or quotation tag stood"].append((where, context(match)))
         return " "
 
     return re.sub(r"\s*(?:\x00\s*)+", replace, text)
@@ -328,6 +337,10 @@ def parse_web(markup_text, report):
             verses[(name, chapter, verse)] = text
         else:
             report["verse numbers with no text in the WEB module"].append((where, ""))
+    books = list(dict.fromkeys(book for book, _, _ in verses))
+    if books != BOOKS:
+        raise PrepareError("WEB: the books are not the KJV's 66 in order: missing "
+                           f"{[b for b in BOOKS if b not in books]}, order {books}")
     report["deuterocanon"] = [(book, deuterocanon[book]) for book in WEB_DEUTEROCANON]
     return verses
 
@@ -570,6 +583,8 @@ def write_outputs(out_dir, files):
     """Writes every file under a temporary name first, then renames them all: a failure leaves the
     old outputs, never a half-written one."""
     os.makedirs(out_dir, exist_ok=True)
+    umask = os.umask(0)
+    os.umask(umask)
     temporary = {}
     try:
         for name, text in files.items():
@@ -577,6 +592,7 @@ def write_outputs(out_dir, files):
             temporary[name] = path
             with os.fdopen(handle, "w", encoding="utf-8", newline="\n") as file:
                 file.write(text)
+            os.chmod(path, 0o666 & ~umask)  # mkstemp makes the file private
         for name, path in temporary.items():
             os.replace(path, os.path.join(out_dir, name))
     except BaseException:
