@@ -627,7 +627,13 @@ def main(argv):
         # The three reads are independent; diatheke takes about 20 s each, so they run at once.
         processes = [(start(command), command)
                      for command in (KJV_COMMAND, WEB_MARKUP_COMMAND, WEB_PLAIN_COMMAND)]
-        kjv_text, markup_text, plain_text = [finish(process, command) for process, command in processes]
+        try:
+            kjv_text, markup_text, plain_text = [finish(process, command) for process, command in processes]
+        finally:
+            for process, _ in processes:
+                if process.poll() is None:  # another read failed first
+                    process.kill()
+                    process.wait()
         kjv = parse_kjv(kjv_text)
         report = collections.defaultdict(list)
         web = parse_web(markup_text, report)
