@@ -8,6 +8,8 @@
 #   scripts/setup.sh --dev    also gdb, to step through a chapter in the debug build (and for its
 #                             test: ctest --preset debug -L gdb)
 #   scripts/setup.sh --fuzz   also clang with its libFuzzer runtime and OpenMP (scripts/fuzz.sh)
+#   scripts/setup.sh --train  also chapter 11's training text: two public-domain Bibles (KJV, WEB)
+#                             and their readers, for scripts/prepare_bible.py (python3)
 #
 # Nothing is downloaded at build time; this is the only place packages come from.
 set -euo pipefail
@@ -20,7 +22,8 @@ for argument in "$@"; do
     --gpu) packages+=(hipcc libamdhip64-dev) ;;
     --dev) packages+=(gdb) ;;
     --fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
-    *) echo "usage: $0 [--gpu] [--dev] [--fuzz]" >&2; exit 2 ;;
+    --train) packages+=(bible-kjv bible-kjv-text sword-text-web diatheke python3) ;;
+    *) echo "usage: $0 [--gpu] [--dev] [--fuzz] [--train]" >&2; exit 2 ;;
   esac
 done
 

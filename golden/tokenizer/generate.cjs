@@ -295,7 +295,10 @@ function runLengths(ids) {
 
 const sameIds = (a, b) => a.length === b.length && a.every((x, i) => x === b[i]);
 
-function run(name, ranksPath, outPath, cases) {
+// Writes outPath: tiktoken's ids for `cases` with the ranks in ranksPath, Meta's special tokens and
+// pattern. `extraHeader` adds fields to the file's header (generate_trained.cjs says what the ranks
+// were trained on).
+function run(name, ranksPath, outPath, cases, extraHeader = {}) {
   const ranksText = fs.readFileSync(ranksPath, "utf8");
   const rankCount = ranksText.split("\n").filter((line) => line.length > 0).length;
   const specials = llama4SpecialTokens();
@@ -330,6 +333,7 @@ function run(name, ranksPath, outPath, cases) {
     base_tokens: rankCount,
     bos_id: bosId,
     eos_id: specialIds["<|end_of_text|>"],
+    ...extraHeader,
     pattern: O200K_PATTERN,
     note: "ids: encode(text, bos=False, eos=False) with special-token text as plain text; special_ids (only where " +
       "different): allowed_special='all'. encode(text, bos=True) is [bos_id] + ids. Long texts are stored as " +
@@ -358,4 +362,7 @@ function main() {
   run("the hand-made vocabulary", path.join(here, "toy.tiktoken"), path.join(here, "toy-cases.json"), toyCases);
 }
 
-main();
+// generate_trained.cjs reuses the strings and the writer.
+module.exports = { handWritten, longCases, expand, run };
+
+if (require.main === module) main();
