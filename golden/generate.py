@@ -482,6 +482,82 @@ def find_model(name, config_json, base_seed, tokens):
     raise RuntimeError(f"{name}: no seed without near-ties in {MAX_SEED_TRIES} tries")
 
 
+# ----------------------------------------------------------------------------------------------
+# Training golden data (chapter 11): loss, gradients by autograd, AdamW steps
+# ----------------------------------------------------------------------------------------------
+
+TRAINING_SEED = 20250406  # the second sequence of the training batch (a separate stream)
+ADAMW = {"peak_learning_rate": 1e-2, "warmup_steps": 2, "total_steps": 6, "minimum_learning_rate": 1e-3,
+         "beta1": 0.9, "beta2": 0.95, "epsilon": 1e-8, "weight_decay": 0.1, "max_gradient_norm": 1.0,
+         "steps": 3}
+
+
+def weight_gradients(params):
+    return {name: p.grad.detach().numpy().astype(np.float32).copy() for name, p in params.items()}
+
+
+def training_tensors(found, tokens, with_batch_and_adamw):
+    """Autograd's loss and gradients for one sequence (every weight and every recorded stage), and,
+    for the tiny model, a two-sequence batch and three AdamW steps on it.
+
+    Names: one.loss, one.tokens, one.grad.<stage> (e.g. one.grad.layers.1.ffn_norm: the gradient
+    of the loss with respect to that activation), one.grad.<weight name>; batch.tokens, batch.loss,
+    batch.grad.<weight name>; adamw.learning_rate/.loss/.gradient_norm [steps], adamw.<weight name>
+    (the weights after the last step). Weight names are canonical (model.*, lm_head.weight).
+    """
+    cfg, weights = found["cfg"], found["weights"]
+    torch.set_grad_enabled(True)
+    params = {name: torch.from_numpy(array.copy()).requires_grad_(True) for name, array in weights.items()}
+    model = ref.Llama4Text(cfg, params)
+    out = {}
+
+    one = tokens["full"]
+    rec = ref.GradientRecorder()
+    loss = ref.training_loss(model, [one], [rec])
+    loss.backward()
+    out["one.tokens"] = one.astype(np.int32)
+    out["one.loss"] = np.array([loss.item()], dtype=np.float32)
+    out.update({f"one.grad.{n}": g for n, g in rec.gradients().items()})
+    out.update({f"one.grad.{n}": g for n, g in weight_gradients(params).items()})
+    if not with_batch_and_adamw:
+        return out
+
+    second = np.random.default_rng(TRAINING_SEED).integers(FIRST_RANDOM_TOKEN, 512, size=len(one))
+    batch = [one, second.astype(np.int64)]
+    for p in params.values():
+        p.grad = None
+    loss = ref.training_loss(model, batch)
+    loss.backward()
+    out["batch.tokens"] = np.stack(batch).astype(np.int32)
+    out["batch.loss"] = np.array([loss.item()], dtype=np.float32)
+    out.update({f"batch.grad.{n}": g for n, g in weight_gradients(params).items()})
+
+    a = ADAMW
+    groups = [{"params": [p for n, p in params.items() if ref.decays(n, p)], "weight_decay": a["weight_decay"]},
+              {"params": [p for n, p in params.items() if not ref.decays(n, p)], "weight_decay": 0.0}]
+    optimizer = torch.optim.AdamW(groups, lr=a["peak_learning_rate"], betas=(a["beta1"], a["beta2"]),
+                                  eps=a["epsilon"])
+    rates, losses, norms = [], [], []
+    for step in range(a["steps"]):
+        rate = ref.learning_rate(step, a["peak_learning_rate"], a["warmup_steps"], a["total_steps"],
+                                 a["minimum_learning_rate"])
+        for group in optimizer.param_groups:
+            group["lr"] = rate
+        optimizer.zero_grad(set_to_none=True)
+        loss = ref.training_loss(model, batch)
+        loss.backward()
+        norm = torch.nn.utils.clip_grad_norm_(list(params.values()), a["max_gradient_norm"])
+        optimizer.step()
+        rates.append(rate)
+        losses.append(loss.item())
+        norms.append(float(norm))
+    out["adamw.learning_rate"] = np.array(rates, dtype=np.float32)
+    out["adamw.loss"] = np.array(losses, dtype=np.float32)
+    out["adamw.gradient_norm"] = np.array(norms, dtype=np.float32)
+    out.update({f"adamw.{n}": p.detach().numpy().astype(np.float32).copy() for n, p in params.items()})
+    return out
+
+
 def self_check(name, found, tokens, model_dirs):
     """Internal asserts; returns the measured worst differences."""
     model, results = found["model"], found["results"]
@@ -549,10 +625,14 @@ def generate(out_dir):
             tensors.update(make_tables(found["cfg"]))
         act_file = f"activations-{name}.safetensors"
         write_safetensors(os.path.join(out_dir, act_file), tensors)
+        gradient_file = f"gradients-{name}.safetensors"
+        training = training_tensors(found, tokens, with_batch_and_adamw=(name == "tiny"))
+        write_safetensors(os.path.join(out_dir, gradient_file), training)
 
         manifest_models[name] = {
             "checkpoint_dirs": sorted(spec["dirs"]),
             "activations": act_file,
+            "gradients": gradient_file,
             "key_prefix": spec["prefix"],
             "seed": found["seed"],
             "seeds_tried": found["seeds_tried"],
@@ -590,6 +670,7 @@ def generate(out_dir):
         "token_range": [FIRST_RANDOM_TOKEN, 512],
         "tokens": {k: [int(t) for t in v] for k, v in tokens.items()},
         "models": manifest_models,
+        "training": {"second_sequence_seed": TRAINING_SEED, "adamw": ADAMW},
         "cases": manifest_cases,
         "files": files,
     }

@@ -516,10 +516,14 @@ class Llama4Text:
     def new_cache(self):
         return KVCache(self.cfg)
 
-    @torch.no_grad()
     def forward(self, tokens, start, cache, rec=None):
         # tokens: [T] ids at absolute positions start..start+T-1 -> logits [T, V] (fp32).
         # The cache must hold exactly the positions 0..start-1 (calls are contiguous).
+        with torch.no_grad():
+            return self.forward_differentiable(tokens, start, cache, rec)
+
+    def forward_differentiable(self, tokens, start, cache, rec=None):
+        # The same as forward(), with autograd left on (training, chapter 11).
         if start != cache.length:
             raise ValueError(f"call starts at {start} but the cache holds {cache.length} positions")
         tokens = torch.as_tensor(np.asarray(tokens), dtype=torch.int64)
@@ -536,3 +540,60 @@ class Llama4Text:
         logits = h @ self.w["lm_head.weight"].T  # [T, V]
         _record(rec, "logits", logits)
         return logits
+
+
+# ----------------------------------------------------------------------------------------------
+# Training (chapter 11): the loss, and its gradients by autograd
+# ----------------------------------------------------------------------------------------------
+
+
+class GradientRecorder:
+    """Keeps the intermediates of one differentiable forward call so their gradients can be read.
+
+    Same names as Recorder. After loss.backward(), gradients() gives d loss / d (each recorded
+    float tensor), e.g. "layers.1.ffn_norm" -> the gradient arriving at the MoE layer's input.
+    """
+
+    def __init__(self):
+        self.tensors = {}
+
+    def __call__(self, name, value):
+        if name.endswith(".attn_probs") or not value.requires_grad:
+            return  # integer tensors (tokens, expert_index) have no gradient
+        value.retain_grad()
+        self.tensors[name] = value
+
+    def gradients(self):
+        return {name: t.grad.detach().numpy().astype(np.float32).copy()
+                for name, t in self.tensors.items() if t.grad is not None}
+
+
+def sequence_loss_sum(model, tokens, rec=None):
+    # tokens: [n] ids of one sequence -> sum over positions 0..n-2 of -log p(tokens[t+1] | tokens[..t]).
+    logits = model.forward_differentiable(tokens[:-1], 0, model.new_cache(), rec)  # [n-1, V]
+    targets = torch.as_tensor(np.asarray(tokens[1:]), dtype=torch.int64)
+    return F.cross_entropy(logits, targets, reduction="sum")
+
+
+def training_loss(model, sequences, recorders=None):
+    # sequences: list of [n] id arrays -> the mean cross-entropy over every prediction of every
+    # sequence (the loss chapter 11 trains on). recorders: optional list, one per sequence.
+    total = sum(sequence_loss_sum(model, seq, None if recorders is None else recorders[i])
+                for i, seq in enumerate(sequences))
+    count = sum(len(seq) - 1 for seq in sequences)
+    return total / count
+
+
+def learning_rate(step, peak, warmup_steps, total_steps, minimum):
+    # Linear warm-up over the first warmup_steps (step 0 gets peak / warmup_steps), then a cosine
+    # from peak down to `minimum` at total_steps; the same formula as common/training/adamw.cpp.
+    if step < warmup_steps:
+        return peak * (step + 1) / warmup_steps
+    progress = min(1.0, (step - warmup_steps) / max(1, total_steps - warmup_steps))
+    return minimum + 0.5 * (peak - minimum) * (1.0 + math.cos(math.pi * progress))
+
+
+def decays(name, tensor):
+    # AdamW's weight decay applies to matrices (projections, experts, router, embedding, LM head),
+    # not to the norm weights (vectors), as in GPT-2/llm.c and Meta's recipes.
+    return tensor.dim() >= 2

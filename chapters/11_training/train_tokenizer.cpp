@@ -9,13 +9,15 @@
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
-#include <fstream>
 #include <iostream>
-#include <sstream>
 #include <string>
 #include <vector>
 
+#include "common/program/command_line.hpp"
+#include "common/program/run_main.hpp"
+#include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
+#include "common/tensors/regular_file.hpp"
 #include "common/tokenizer/bpe_training.hpp"
 #include "common/tokenizer/tiktoken_ranks.hpp"
 #include "common/tokenizer/tokenizer.hpp"
@@ -30,41 +32,6 @@ struct Options {
   std::string text_path, out_path, validation_path;
   std::int32_t ranks = 0;
 };
-
-bool parse_arguments(int argc, char** argv, Options& options) {
-  for (int i = 1; i + 1 < argc; i += 2) {
-    const std::string argument = argv[i];
-    const std::string value = argv[i + 1];
-    if (argument == "--text") {
-      options.text_path = value;
-    } else if (argument == "--out") {
-      options.out_path = value;
-    } else if (argument == "--validation") {
-      options.validation_path = value;
-    } else if (argument == "--ranks") {
-      std::size_t used = 0;
-      try {
-        options.ranks = std::stoi(value, &used);
-      } catch (const std::exception&) {
-        return false;
-      }
-      if (used != value.size()) return false;
-    } else {
-      return false;
-    }
-  }
-  return argc % 2 == 1 && !options.text_path.empty() && !options.out_path.empty() &&
-         options.ranks != 0;
-}
-
-std::string read_text(const std::string& path) {
-  std::ifstream in(path, std::ios::binary);
-  if (!in) fail("cannot open ", path);
-  std::ostringstream text;
-  text << in.rdbuf();
-  if (!in.good() && !in.eof()) fail("cannot read ", path);
-  return text.str();
-}
 
 // Bytes as a readable literal: printable ASCII as is, the rest escaped ("\n", "\xE2").
 std::string show(std::string_view bytes) {
@@ -86,24 +53,6 @@ std::string show(std::string_view bytes) {
   return out + "\"";
 }
 
-// Writes the file under a temporary name and renames it, so a failure never leaves half a file.
-void write_atomically(const std::filesystem::path& path, const std::string& contents) {
-  const std::filesystem::path temporary = path.string() + ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary);
-    out << contents;
-    out.close();
-    if (!out) {
-      std::error_code ignored;
-      std::filesystem::remove(temporary, ignored);
-      fail("cannot write ", temporary);
-    }
-  }
-  std::error_code error;
-  std::filesystem::rename(temporary, path, error);
-  if (error) fail("cannot rename ", temporary, " to ", path, ": ", error.message());
-}
-
 void report_compression(const Tokenizer& tokenizer, const std::string& name,
                         const std::string& text) {
   const std::size_t tokens = tokenizer.encode(text).size();
@@ -112,7 +61,7 @@ void report_compression(const Tokenizer& tokenizer, const std::string& name,
 }
 
 int run(const Options& options) {
-  const std::string text = read_text(options.text_path);
+  const std::string text = read_regular_file(options.text_path);
   std::printf("training %d ranks on %s (%zu bytes)\n", options.ranks, options.text_path.c_str(),
               text.size());
   const auto start = std::chrono::steady_clock::now();
@@ -140,7 +89,7 @@ int run(const Options& options) {
       });
   std::printf("trained in %.1f s\n", seconds());
 
-  write_atomically(options.out_path, format_tiktoken_ranks(vocabulary));
+  write_file_atomically(options.out_path, format_tiktoken_ranks(vocabulary));
   // Load it back as chapter 02 does: the special tokens follow the last rank.
   const Tokenizer tokenizer = Tokenizer::load(options.out_path);
   std::printf("wrote %s: %d ranks; with Llama 4's special tokens %d ids, <|begin_of_text|> = %d\n",
@@ -148,7 +97,8 @@ int run(const Options& options) {
               tokenizer.bos_id());
   report_compression(tokenizer, options.text_path, text);
   if (!options.validation_path.empty()) {
-    report_compression(tokenizer, options.validation_path, read_text(options.validation_path));
+    report_compression(tokenizer, options.validation_path,
+                       read_regular_file(options.validation_path));
   }
   return 0;
 }
@@ -157,17 +107,18 @@ int run(const Options& options) {
 
 int main(int argc, char** argv) {
   Options options;
-  if (!parse_arguments(argc, argv, options)) {
-    std::cerr << "usage: " << argv[0]
-              << " --text FILE --ranks N --out FILE.tiktoken [--validation FILE]\n"
-              << "  N is the number of byte tokens to learn (" << 256 << ".." << kMaxTrainedRanks
-              << "); Llama 4's 2,048 special tokens come after them.\n";
-    return 2;
-  }
-  try {
-    return run(options);
-  } catch (const Error& error) {
-    std::cerr << "error: " << error.what() << "\n";
-    return 1;
-  }
+  CommandLine command_line(
+      "Chapter 11: train the tokenizer. Learns byte-level BPE ranks from a text, over Llama 4's "
+      "pre-tokenizer, and writes them as a tiktoken file chapter 02's tokenizer loads unchanged "
+      "(Llama 4's 2,048 special tokens come after the ranks).");
+  CLI::App& app = command_line.app();
+  app.add_option("--text", options.text_path, "the training text (UTF-8)")->required();
+  app.add_option("--ranks", options.ranks, "byte tokens to learn, 256 to 200000")
+      ->required()
+      ->check(integer_in(256, kMaxTrainedRanks));
+  app.add_option("--out", options.out_path, "the tiktoken file to write")->required();
+  app.add_option("--validation", options.validation_path,
+                 "held-out text to measure the compression on");
+  command_line.parse(argc, argv);
+  return run_main([&] { return run(options); });
 }

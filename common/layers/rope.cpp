@@ -42,7 +42,7 @@ std::vector<float> rope_inverse_frequencies(std::int64_t head_dim, double theta,
 }
 
 void apply_rope(Tensor& x, std::int64_t start_position,
-                const std::vector<float>& inverse_frequencies) {
+                const std::vector<float>& inverse_frequencies, Rotation rotation) {
   if (x.rank() != 3 || !x.is_contiguous())
     fail("apply_rope: x must be a contiguous [T, heads, D] tensor");
   const std::int64_t tokens = x.dim(0), heads = x.dim(1), head_dim = x.dim(2);
@@ -55,7 +55,8 @@ void apply_rope(Tensor& x, std::int64_t start_position,
     const auto position = static_cast<float>(start_position + t);
     for (std::int64_t i = 0; i < head_dim / 2; ++i) {
       const float angle = position * inverse_frequencies[static_cast<std::size_t>(i)];
-      const float cos = std::cos(angle), sin = std::sin(angle);
+      const float cos = std::cos(angle);
+      const float sin = rotation == Rotation::forward ? std::sin(angle) : -std::sin(angle);
       for (std::int64_t h = 0; h < heads; ++h) {
         // The pair (x[2i], x[2i+1]) is the complex number a + bi; multiply by cos + i·sin.
         float* pair = data + (t * heads + h) * head_dim + 2 * i;

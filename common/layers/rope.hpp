@@ -39,8 +39,14 @@ namespace llama4 {
 std::vector<float> rope_inverse_frequencies(std::int64_t head_dim, double theta,
                                             const std::optional<RopeScaling>& scaling);
 
+// Which way apply_rope turns the pairs: by +p·θ_i (RoPE itself) or by -p·θ_i, which undoes it. A
+// rotation's transpose is its inverse, so turning back is also RoPE's backward pass (chapter 11):
+// the gradient reaching the rotated vector, rotated back, is the gradient of the unrotated one.
+enum class Rotation { forward, backward };
+
 // Rotates every head of x: [T, heads, D] in place; token t sits at position start_position + t.
 void apply_rope(Tensor& x, std::int64_t start_position,
-                const std::vector<float>& inverse_frequencies);
+                const std::vector<float>& inverse_frequencies,
+                Rotation rotation = Rotation::forward);
 
 }  // namespace llama4

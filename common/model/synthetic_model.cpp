@@ -2,6 +2,7 @@
 
 #include <cmath>
 
+#include "common/tensors/checkpoint_weights.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
@@ -106,45 +107,16 @@ ModelConfig synthetic_config(std::string_view name) {
 }
 
 Checkpoint synthetic_checkpoint(const ModelConfig& config, std::uint64_t seed) {
-  const std::int64_t hidden = config.hidden_size, vocab = config.vocab_size;
-  const std::int64_t q_width = config.num_attention_heads * config.head_dim;
-  const std::int64_t kv_width = config.num_key_value_heads * config.head_dim;
-  const std::int64_t experts = config.num_local_experts, width = config.intermediate_size;
-  const std::int64_t dense_width = config.intermediate_size_mlp;
-
   std::vector<std::pair<std::string, Tensor>> tensors;
-  const auto add = [&](const std::string& name, const Shape& shape, float mean, float std) {
-    tensors.emplace_back(name, random_bf16(shape, seed, tensors.size(), mean, std));
-  };
-  const auto matrix = [&](const std::string& name, const Shape& shape, std::int64_t fan_in) {
-    add(name, shape, 0.0f, 1.0f / std::sqrt(static_cast<float>(fan_in)));
-  };
-  const auto norm = [&](const std::string& name) { add(name, {hidden}, 1.0f, 0.1f); };
-
-  add("model.embed_tokens.weight", {vocab, hidden}, 0.0f, 1.0f);
-  for (std::int64_t l = 0; l < config.num_hidden_layers; ++l) {
-    const std::string layer = "model.layers." + std::to_string(l) + ".";
-    norm(layer + "input_layernorm.weight");
-    norm(layer + "post_attention_layernorm.weight");
-    matrix(layer + "self_attn.q_proj.weight", {q_width, hidden}, hidden);
-    matrix(layer + "self_attn.k_proj.weight", {kv_width, hidden}, hidden);
-    matrix(layer + "self_attn.v_proj.weight", {kv_width, hidden}, hidden);
-    matrix(layer + "self_attn.o_proj.weight", {hidden, q_width}, q_width);
-    if (config.layers[static_cast<std::size_t>(l)].is_moe) {
-      matrix(layer + "feed_forward.router.weight", {experts, hidden}, hidden);
-      matrix(layer + "feed_forward.experts.gate_up_proj", {experts, hidden, 2 * width}, hidden);
-      matrix(layer + "feed_forward.experts.down_proj", {experts, width, hidden}, width);
-      matrix(layer + "feed_forward.shared_expert.gate_proj.weight", {width, hidden}, hidden);
-      matrix(layer + "feed_forward.shared_expert.up_proj.weight", {width, hidden}, hidden);
-      matrix(layer + "feed_forward.shared_expert.down_proj.weight", {hidden, width}, width);
-    } else {
-      matrix(layer + "feed_forward.gate_proj.weight", {dense_width, hidden}, hidden);
-      matrix(layer + "feed_forward.up_proj.weight", {dense_width, hidden}, hidden);
-      matrix(layer + "feed_forward.down_proj.weight", {hidden, dense_width}, dense_width);
-    }
+  for (const WeightShape& weight : text_model_weights(config)) {
+    // Embedding rows N(0, 1), norm weights 1 ± 0.1, matrices N(0, 1/fan_in).
+    const bool is_norm = weight.kind == WeightShape::Kind::norm;
+    const float std = weight.kind == WeightShape::Kind::matrix
+                          ? 1.0f / std::sqrt(static_cast<float>(weight.fan_in))
+                          : (is_norm ? 0.1f : 1.0f);
+    tensors.emplace_back(
+        weight.name, random_bf16(weight.shape, seed, tensors.size(), is_norm ? 1.0f : 0.0f, std));
   }
-  norm("model.norm.weight");
-  matrix("lm_head.weight", {vocab, hidden}, hidden);
   return Checkpoint::from_tensors("synthetic model (seed " + std::to_string(seed) + ")",
                                   std::move(tensors));
 }

@@ -17,6 +17,7 @@
 #include <string_view>
 
 #include "common/tensors/checkpoint.hpp"
+#include "common/tensors/model_config.hpp"
 #include "common/tensors/tensor.hpp"
 
 namespace llama4 {
@@ -38,6 +39,20 @@ class WeightNames {
   std::string prefix_;
   std::string model_;  // prefix_ + "model."
 };
+
+// One tensor of the text model, as a config implies it.
+struct WeightShape {
+  enum class Kind { embedding, norm, matrix };
+  std::string name;  // canonical: model.layers.3.self_attn.q_proj.weight, lm_head.weight
+  Shape shape;
+  Kind kind = Kind::matrix;
+  std::int64_t fan_in = 0;  // matrices: how many inputs each output sums over
+};
+
+// Every tensor a config implies, in model order (embedding, each layer, final norm, LM head; no
+// LM head when the config ties it to the embedding). The synthetic models are made from this list,
+// and chapter 11 trains exactly these tensors.
+std::vector<WeightShape> text_model_weights(const ModelConfig& config);
 
 // The tensor `name`, which must have shape `expected` and a float dtype (F32, BF16 or F16).
 Tensor load_weight(const Checkpoint& checkpoint, const std::string& name, const Shape& expected);

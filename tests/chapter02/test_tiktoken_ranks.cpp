@@ -1,7 +1,6 @@
 // Chapter 02: loading Meta's tokenizer.model (tiktoken format), and refusing broken ones.
 #include <gtest/gtest.h>
 
-#include <chrono>
 #include <string>
 
 #include "common/tensors/error.hpp"
@@ -125,20 +124,12 @@ TEST(TiktokenRanks, MetasFileHas200000RanksAsTheSpecDescribes) {
   EXPECT_EQ(vocabulary.longest_token(), 113u);
 }
 
-TEST(TiktokenRanks, MetasFileLoadsWellUnderASecond) {
+// How long loading takes is measured in bench/ (bench_tokenizer), not asserted here: a timing
+// limit in a unit test fails on a busy machine.
+TEST(TiktokenRanks, MetasFileLoadsAllItsRanks) {
   LLAMA4_TOKENIZER_OR_SKIP(path);
-  const auto start = std::chrono::steady_clock::now();
   const TokenVocabulary vocabulary = load_tiktoken_ranks(path);
-  const double seconds =
-      std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-  RecordProperty("load_seconds", std::to_string(seconds));
   EXPECT_EQ(vocabulary.size(), 200'000);
-#if defined(__SANITIZE_ADDRESS__)
-  const double limit = 5.0;  // sanitizers make it about 4 times slower
-#else
-  const double limit = 1.0;  // about 0.09 s on a 2-core CI machine; room for a busy machine
-#endif
-  EXPECT_LT(seconds, limit) << "loading took " << seconds << " s";
 }
 
 }  // namespace

@@ -1,0 +1,205 @@
+// The training loop of chapter 11, top to bottom: load, tokenize, then step after step
+//
+//   batch -> forward + backward (loss, gradients) -> clip -> AdamW step -> log, validate, save
+#include "chapters/11_training/train.hpp"
+
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <cstdio>
+#include <iostream>
+#include <optional>
+
+#include "common/tensors/atomic_file.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/regular_file.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "common/tokenizer/tokenizer.hpp"
+#include "common/tokenizer/utf8.hpp"
+#include "common/training/batches.hpp"
+#include "common/training/initialization.hpp"
+#include "common/training/training_log.hpp"
+
+namespace llama4 {
+namespace {
+
+namespace fs = std::filesystem;
+using Clock = std::chrono::steady_clock;
+
+// The ids of a text file (no BOS: the batches add it). Empty text, or text that is not UTF-8, is
+// an Error naming the file (and the byte offset).
+std::vector<std::int32_t> tokenize_file(const Tokenizer& tokenizer, const fs::path& path) {
+  const std::string text = read_regular_file(path);
+  if (text.empty()) fail(path, " is empty: there is nothing to learn from");
+  if (const std::optional<std::size_t> offset = find_invalid_utf8(text)) {
+    fail(path, " is not valid UTF-8 at byte offset ", *offset,
+         ": convert it (iconv -t UTF-8) or remove the stray bytes");
+  }
+  return tokenizer.encode(text);
+}
+
+// Things a config can say that this trainer cannot train; an Error naming the field.
+void check_trainable(const ModelConfig& config, const Tokenizer& tokenizer,
+                     const TrainingSettings& settings, const fs::path& source) {
+  if (config.vocab_size != tokenizer.vocab_size()) {
+    fail(source, ": vocab_size ", config.vocab_size, " but the tokenizer has ",
+         tokenizer.vocab_size(), " ids (its ranks plus 2,048 special tokens)");
+  }
+  if (settings.tokens + 1 > config.max_position_embeddings) {
+    fail("--sequence ", settings.tokens, " (+ BOS) is longer than max_position_embeddings ",
+         config.max_position_embeddings, " in ", source);
+  }
+}
+
+// The mean validation loss over the batches (each weighted by its number of predictions).
+double validation_loss(TrainableModel& model, const std::vector<std::vector<std::int32_t>>& batches,
+                       std::int64_t tokens) {
+  double total = 0.0, count = 0.0;
+  for (const std::vector<std::int32_t>& batch : batches) {
+    const auto sequences = static_cast<std::int64_t>(batch.size()) / (tokens + 1);
+    const double n = static_cast<double>(sequences * tokens);
+    total += model.loss(batch, sequences) * n;
+    count += n;
+  }
+  return total / count;
+}
+
+std::string duration(double seconds) {
+  const auto s = static_cast<long long>(seconds);
+  char text[32];
+  std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
+  return text;
+}
+
+// One line that rewrites itself on a terminal; on a pipe, a line every `every` steps.
+void show_progress(std::int64_t step, std::int64_t steps, double loss, double tokens_per_second,
+                   double elapsed, std::int64_t steps_this_run) {
+  static const bool terminal = ::isatty(STDOUT_FILENO) != 0;
+  const std::int64_t every = std::max<std::int64_t>(1, steps / 100);
+  if (!terminal && step % every != 0 && step != steps) return;
+  const int width = 24;
+  const int filled = static_cast<int>(width * step / steps);
+  const double eta =
+      elapsed / static_cast<double>(steps_this_run) * static_cast<double>(steps - step);
+  std::printf("%sstep %lld/%lld [%s%s] loss %.3f | %.0f tok/s | elapsed %s | ETA %s%s",
+              terminal ? "\r" : "", static_cast<long long>(step), static_cast<long long>(steps),
+              std::string(static_cast<std::size_t>(filled), '=').c_str(),
+              std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), loss,
+              tokens_per_second, duration(elapsed).c_str(), duration(eta).c_str(),
+              terminal ? "   " : "\n");
+  std::fflush(stdout);
+}
+
+}  // namespace
+
+int train(const TrainOptions& options) {
+  // 1. What to train: the model's config and tokenizer, from the files or from the run resumed.
+  const fs::path config_path = options.resume ? *options.resume / "config.json" : options.config;
+  const fs::path tokenizer_path =
+      options.resume ? *options.resume / "tokenizer.model" : options.tokenizer;
+  const std::string config_text = read_regular_file(config_path);
+  const ModelConfig config = parse_model_config(config_text, config_path.string());
+  const Tokenizer tokenizer = Tokenizer::load(tokenizer_path);
+
+  TrainableModel model(config);
+  TrainingSettings settings = options.settings;
+  AdamW optimizer(settings.adamw, model.parameters().count());
+  std::int64_t start = 0;
+  if (options.resume) {
+    ResumedTraining resumed = load_training_state(*options.resume, model);
+    settings = resumed.settings;
+    optimizer = std::move(resumed.optimizer);
+    start = resumed.steps_done;
+    std::printf("resuming %s at step %lld of %lld\n", options.resume->c_str(),
+                static_cast<long long>(start), static_cast<long long>(settings.steps));
+  } else {
+    initialise_weights(model, static_cast<std::uint64_t>(settings.initialisation_seed));
+  }
+  check_trainable(config, tokenizer, settings, config_path);
+  check_writable_directory(options.out);
+
+  // 2. The data: both texts tokenized once; batches are windows of the token stream.
+  if (options.train_text.empty() || options.validation_text.empty()) {
+    fail("--train and --validation are needed (also with --resume: the checkpoint holds no text)");
+  }
+  const std::vector<std::int32_t> train_ids = tokenize_file(tokenizer, options.train_text);
+  const std::vector<std::int32_t> validation_ids =
+      tokenize_file(tokenizer, options.validation_text);
+  const BatchSampler sampler(train_ids, tokenizer.bos_id(), settings.sequences, settings.tokens,
+                             settings.seed);
+  const auto validation = validation_batches(validation_ids, tokenizer.bos_id(), settings.sequences,
+                                             settings.tokens, settings.evaluation_batches);
+  const std::int64_t tokens_per_step = settings.sequences * settings.tokens;
+  std::printf(
+      "model: %lld layers, hidden %lld, %lld experts, vocabulary %lld: %.2fM parameters\n"
+      "data: %zu training tokens, %zu validation tokens; %lld tokens per step "
+      "(%lld x %lld), %.1f passes over the training text in %lld steps\n",
+      static_cast<long long>(config.num_hidden_layers), static_cast<long long>(config.hidden_size),
+      static_cast<long long>(config.num_local_experts), static_cast<long long>(config.vocab_size),
+      static_cast<double>(model.parameters().count()) / 1e6, train_ids.size(),
+      validation_ids.size(), static_cast<long long>(tokens_per_step),
+      static_cast<long long>(settings.sequences), static_cast<long long>(settings.tokens),
+      static_cast<double>(tokens_per_step * settings.steps) / static_cast<double>(train_ids.size()),
+      static_cast<long long>(settings.steps));
+
+  // 3. The loop.
+  TrainingLog log(options.out / "training_log.csv", options.resume.has_value(), start);
+  const auto save = [&](std::int64_t steps_done) {
+    const std::string title = "Training " + config_path.filename().string() + " (" +
+                              std::to_string(steps_done) + " steps)";
+    save_checkpoint(
+        options.out, config_text, model, optimizer, settings, steps_done, tokenizer_path,
+        /*with_state=*/true,
+        {{"training_log.csv", log.csv()}, {"loss.svg", loss_plot_svg(log.rows(), title)}});
+  };
+  const Clock::time_point run_start = Clock::now();
+  const double seconds_before = log.rows().empty() ? 0.0 : log.rows().back().seconds;
+  const std::int64_t last = options.stop_after > 0
+                                ? std::min(settings.steps, start + options.stop_after)
+                                : settings.steps;
+  for (std::int64_t step = start; step < last; ++step) {
+    const Clock::time_point step_start = Clock::now();
+    const std::vector<std::int32_t> batch = sampler.batch(step);
+    const double loss = model.forward_backward(batch, settings.sequences);
+    const double norm =
+        clip_gradient_norm(model.parameters().gradients(), settings.max_gradient_norm);
+    const double rate = settings.schedule.at(step);
+    optimizer.step(model.parameters(), rate);
+    if (!std::isfinite(loss))
+      fail("the loss is ", loss, " at step ", step + 1, ": training diverged");
+
+    TrainingLogRow row;
+    row.step = step + 1;
+    row.learning_rate = rate;
+    row.train_loss = loss;
+    row.gradient_norm = norm;
+    const double step_seconds = std::chrono::duration<double>(Clock::now() - step_start).count();
+    const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
+    row.seconds = seconds_before + elapsed;
+    row.tokens_per_second = static_cast<double>(tokens_per_step) / step_seconds;
+    if (row.step % settings.evaluate_every == 0 || row.step == settings.steps) {
+      row.validation_loss = validation_loss(model, validation, settings.tokens);
+    }
+    log.add(row);
+    show_progress(row.step, settings.steps, loss,
+                  static_cast<double>(tokens_per_step * (row.step - start)) / elapsed, elapsed,
+                  row.step - start);
+    if (row.validation_loss) {
+      std::printf("\nstep %lld: validation loss %.4f (perplexity %.2f)\n",
+                  static_cast<long long>(row.step), *row.validation_loss,
+                  std::exp(*row.validation_loss));
+      write_file_atomically(
+          options.out / "loss.svg",
+          loss_plot_svg(log.rows(), "Training " + config_path.filename().string()));
+    }
+    if (row.step % options.save_every == 0 && row.step != last) save(row.step);
+  }
+  save(last);
+  std::printf("\nwrote %s (step %lld of %lld)\n", options.out.c_str(), static_cast<long long>(last),
+              static_cast<long long>(settings.steps));
+  return 0;
+}
+
+}  // namespace llama4

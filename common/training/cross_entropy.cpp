@@ -1,0 +1,49 @@
+#include "common/training/cross_entropy.hpp"
+
+#include <algorithm>
+#include <cmath>
+
+#include "common/tensors/error.hpp"
+
+namespace llama4 {
+
+double cross_entropy(const Tensor& logits, std::span<const std::int32_t> targets, Tensor* dlogits) {
+  if (logits.rank() != 2 || !logits.is_contiguous()) {
+    fail("cross_entropy: logits must be a contiguous [N, V] matrix");
+  }
+  const std::int64_t rows = logits.dim(0), vocab = logits.dim(1);
+  if (static_cast<std::int64_t>(targets.size()) != rows) {
+    fail("cross_entropy: ", targets.size(), " targets for ", rows, " rows of logits");
+  }
+  for (std::int64_t r = 0; r < rows; ++r) {
+    if (targets[static_cast<std::size_t>(r)] < 0 || targets[static_cast<std::size_t>(r)] >= vocab) {
+      fail("cross_entropy: target ", targets[static_cast<std::size_t>(r)], " at row ", r,
+           " is outside the vocabulary (", vocab, ")");
+    }
+  }
+  if (dlogits != nullptr) expect_shape(*dlogits, logits.shape(), "cross_entropy gradient");
+  const float* z = logits.data<float>();
+  float* dz = dlogits != nullptr ? dlogits->mutable_data<float>() : nullptr;
+  double total = 0.0;
+#pragma omp parallel for schedule(static) reduction(+ : total)
+  for (std::int64_t r = 0; r < rows; ++r) {
+    const float* row = z + r * vocab;
+    const float largest = *std::max_element(row, row + vocab);  // log-sum-exp, safely
+    double sum = 0.0;
+    for (std::int64_t v = 0; v < vocab; ++v) sum += std::exp(static_cast<double>(row[v] - largest));
+    const double log_sum = std::log(sum) + largest;
+    const std::int32_t target = targets[static_cast<std::size_t>(r)];
+    total += log_sum - row[target];
+    if (dz != nullptr) {
+      float* drow = dz + r * vocab;
+      const double per_row = 1.0 / static_cast<double>(rows);  // the gradient of the MEAN
+      for (std::int64_t v = 0; v < vocab; ++v) {
+        drow[v] = static_cast<float>(std::exp(row[v] - log_sum) * per_row);
+      }
+      drow[target] -= static_cast<float>(per_row);
+    }
+  }
+  return rows == 0 ? 0.0 : total / static_cast<double>(rows);
+}
+
+}  // namespace llama4

@@ -1,0 +1,196 @@
+#include "common/training/training_checkpoint.hpp"
+
+#include <algorithm>
+#include <charconv>
+#include <nlohmann/json.hpp>
+#include <random>
+
+#include "common/tensors/atomic_file.hpp"
+#include "common/tensors/error.hpp"
+#include "common/tensors/regular_file.hpp"
+#include "common/tensors/safetensors.hpp"
+
+namespace llama4 {
+namespace {
+
+namespace fs = std::filesystem;
+
+// "language_model." when config.json nests the text model (Llama4ForConditionalGeneration).
+std::string weight_prefix(const std::string& config_text) {
+  const auto config = nlohmann::json::parse(config_text, nullptr, /*allow_exceptions=*/false);
+  return config.is_object() && config.contains("text_config") ? "language_model." : "";
+}
+
+// A sibling path that does not exist yet: "<directory>.<what>-<random>".
+fs::path sibling(const fs::path& directory, const char* what) {
+  std::random_device random;
+  for (int attempt = 0; attempt < 100; ++attempt) {
+    const fs::path candidate =
+        directory.string() + "." + what + "-" + std::to_string(random() % 1000000);
+    if (!fs::exists(candidate)) return candidate;
+  }
+  fail("cannot find a free temporary name next to ", directory);
+}
+
+// A whole number >= 0 written as text in the file's metadata.
+std::int64_t parse_count(const std::string& text, const fs::path& path, const char* key) {
+  std::int64_t value = 0;
+  const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), value);
+  if (error != std::errc() || end != text.data() + text.size() || value < 0) {
+    fail(path, ": metadata \"", key, "\" is \"", text, "\", not a whole number");
+  }
+  return value;
+}
+
+Tensor moment_tensor(const std::vector<float>& moments, const ParameterInfo& info) {
+  Tensor t = Tensor::zeros(info.shape);
+  std::copy_n(moments.begin() + info.offset, info.size, t.mutable_data<float>());
+  return t;
+}
+
+}  // namespace
+
+std::string TrainingSettings::to_json() const {
+  nlohmann::ordered_json j = {{"steps", steps},
+                              {"sequences", sequences},
+                              {"tokens", tokens},
+                              {"peak_learning_rate", schedule.peak},
+                              {"warmup_steps", schedule.warmup_steps},
+                              {"minimum_learning_rate", schedule.minimum},
+                              {"beta1", adamw.beta1},
+                              {"beta2", adamw.beta2},
+                              {"epsilon", adamw.epsilon},
+                              {"weight_decay", adamw.weight_decay},
+                              {"max_gradient_norm", max_gradient_norm},
+                              {"seed", seed},
+                              {"evaluate_every", evaluate_every},
+                              {"evaluation_batches", evaluation_batches},
+                              {"initialisation_seed", initialisation_seed}};
+  return j.dump();
+}
+
+TrainingSettings TrainingSettings::from_json(const std::string& text, const std::string& source) {
+  const auto j = nlohmann::json::parse(text, nullptr, /*allow_exceptions=*/false);
+  if (!j.is_object()) fail(source, ": the training settings are not a JSON object");
+  const auto number = [&](const char* key) {
+    if (!j.contains(key) || !j[key].is_number()) {
+      fail(source, ": the training settings have no number \"", key, "\"");
+    }
+    return j[key].get<double>();
+  };
+  const auto count = [&](const char* key) {
+    const double value = number(key);
+    if (value < 0 || value != static_cast<double>(static_cast<std::int64_t>(value))) {
+      fail(source, ": \"", key, "\" must be a whole number >= 0, got ", value);
+    }
+    return static_cast<std::int64_t>(value);
+  };
+  TrainingSettings s;
+  s.steps = count("steps");
+  s.sequences = count("sequences");
+  s.tokens = count("tokens");
+  s.schedule = {number("peak_learning_rate"), count("warmup_steps"), s.steps,
+                number("minimum_learning_rate")};
+  s.adamw = {number("beta1"), number("beta2"), number("epsilon"), number("weight_decay")};
+  s.max_gradient_norm = number("max_gradient_norm");
+  s.seed = static_cast<std::uint64_t>(count("seed"));
+  s.evaluate_every = count("evaluate_every");
+  s.evaluation_batches = count("evaluation_batches");
+  s.initialisation_seed = count("initialisation_seed");
+  return s;
+}
+
+void check_writable_directory(const fs::path& directory) {
+  std::error_code error;
+  if (fs::exists(directory) && !fs::is_directory(directory)) {
+    fail(directory, " exists and is not a directory");
+  }
+  fs::create_directories(directory, error);
+  if (error) fail("cannot create ", directory, ": ", error.message());
+  const fs::path probe = directory / ".write-test";
+  write_file_atomically(probe, "");  // an Error naming the place and the reason if it cannot
+  fs::remove(probe, error);
+}
+
+void save_checkpoint(const fs::path& directory, const std::string& config_text,
+                     TrainableModel& model, const AdamW& optimizer,
+                     const TrainingSettings& settings, std::int64_t steps_done,
+                     const fs::path& tokenizer, bool with_state,
+                     const std::vector<std::pair<std::string, std::string>>& extra_files) {
+  const fs::path staging = sibling(directory, "writing");
+  std::error_code error;
+  fs::create_directories(staging, error);
+  if (error) fail("cannot create ", staging, ": ", error.message());
+  try {
+    write_file_atomically(staging / "config.json", config_text);
+    write_file_atomically(staging / "tokenizer.model", read_regular_file(tokenizer));
+    for (const auto& [name, bytes] : extra_files) write_file_atomically(staging / name, bytes);
+
+    const std::string prefix = weight_prefix(config_text);
+    std::vector<std::pair<std::string, Tensor>> weights, state;
+    Parameters& parameters = model.parameters();
+    const std::vector<float>& m = optimizer.first_moment();
+    const std::vector<float>& v = optimizer.second_moment();
+    for (const ParameterInfo& info : parameters.infos()) {
+      const Tensor value = parameters.value(info.name);
+      weights.emplace_back(prefix + info.name, value.to(DType::BF16));
+      if (with_state) {
+        state.emplace_back("weight." + info.name, value);
+        state.emplace_back("first_moment." + info.name, moment_tensor(m, info));
+        state.emplace_back("second_moment." + info.name, moment_tensor(v, info));
+      }
+    }
+    write_safetensors(staging / "model.safetensors", weights, {{"format", "pt"}});
+    if (with_state) {
+      write_safetensors(staging / "training_state.safetensors", state,
+                        {{"steps_done", std::to_string(steps_done)},
+                         {"adamw_steps", std::to_string(optimizer.steps_taken())},
+                         {"settings", settings.to_json()}});
+    }
+    // Swap the finished directory into place.
+    const fs::path old = sibling(directory, "old");
+    if (fs::exists(directory)) fs::rename(directory, old);
+    fs::rename(staging, directory);
+    fs::remove_all(old, error);
+  } catch (...) {
+    fs::remove_all(staging, error);
+    throw;
+  }
+}
+
+ResumedTraining load_training_state(const fs::path& directory, TrainableModel& model) {
+  const fs::path path = directory / "training_state.safetensors";
+  if (!fs::exists(path)) {
+    fail(path, " does not exist: --resume needs a checkpoint written by chapter11_train");
+  }
+  const SafetensorsFile file(path);
+  const auto& metadata = file.metadata();
+  for (const char* key : {"steps_done", "adamw_steps", "settings"}) {
+    if (metadata.find(key) == metadata.end()) fail(path, ": the metadata has no \"", key, "\"");
+  }
+  const TrainingSettings settings =
+      TrainingSettings::from_json(metadata.at("settings"), path.string());
+  Parameters& parameters = model.parameters();
+  ResumedTraining resumed{settings, parse_count(metadata.at("steps_done"), path, "steps_done"),
+                          AdamW(settings.adamw, parameters.count())};
+  std::vector<float>& m = resumed.optimizer.first_moment();
+  std::vector<float>& v = resumed.optimizer.second_moment();
+  for (const ParameterInfo& info : parameters.infos()) {
+    const auto copy = [&](const std::string& name, float* destination) {
+      if (!file.contains(name)) fail(path, " has no tensor \"", name, "\"");
+      const Tensor t = file.tensor(name);
+      if (t.shape() != info.shape || t.dtype() != DType::F32) {
+        fail(path, ": tensor \"", name, "\" is ", dtype_name(t.dtype()), " ",
+             shape_string(t.shape()), ", the model needs F32 ", shape_string(info.shape));
+      }
+      std::copy_n(t.data<float>(), info.size, destination);
+    };
+    copy("weight." + info.name, parameters.value(info.name).mutable_data<float>());
+    copy("first_moment." + info.name, m.data() + info.offset);
+    copy("second_moment." + info.name, v.data() + info.offset);
+  }
+  resumed.optimizer.set_steps_taken(parse_count(metadata.at("adamw_steps"), path, "adamw_steps"));
+  return resumed;
+}
+
+}  // namespace llama4
