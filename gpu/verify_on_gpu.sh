@@ -280,7 +280,7 @@ body_programs() {
   timeout -k 5 60 "$bin/chapter08_compare" "$cpu_dump/activations.safetensors" golden/data/activations-tiny.safetensors --case-b full || status=1
   timeout -k 5 60 "$bin/chapter08_model" --model golden/data/tiny --tokens "$golden_ids" --dump-logits "$VERIFY_LOGS/logits-cpu.bin" || status=1
   if rehearsing; then
-    run_expecting_no_gpu "chapter09_hip (golden)" "$bin/chapter09_hip" || status=1
+    run_expecting_no_gpu "chapter09_hip (golden)" "$bin/chapter09_hip" --check-golden || status=1
     run_expecting_no_gpu "chapter09_hip --dump-activations" "$bin/chapter09_hip" --model golden/data/tiny \
       --tokens "$golden_ids" --dump-activations "$gpu_dump" || status=1
     run_expecting_no_gpu "chapter09_hip --synthetic scout-layer" "$bin/chapter09_hip" --synthetic scout-layer -n 64 --prompt-length 128 || status=1
@@ -290,7 +290,7 @@ body_programs() {
     return $status
   fi
   echo "--- chapter09_hip on the golden tiny model"
-  output=$(timeout -k 5 60 "$bin/chapter09_hip" 2>&1) || status=1
+  output=$(timeout -k 5 60 "$bin/chapter09_hip" --check-golden 2>&1) || status=1
   echo "$output"
   if grep -q "all 16 tokens equal" <<<"$output"; then
     note "golden: all 16 tokens equal"

@@ -21,6 +21,8 @@ int generate_text(InferenceSession& session, const std::optional<Tokenizer>& tok
       tokenizer ? tokenizer->stop_ids()
                 : std::vector<std::int32_t>(session.config().eos_token_ids.begin(),
                                             session.config().eos_token_ids.end());
+  // The prompt first (when it was given as text), so the continuation reads on from it.
+  if (decoder && options.prompt) std::cout << *options.prompt << std::flush;
   const GenerationResult result =
       generate(session, sampler, prompt, options.max_new_tokens, stop_ids, [&](std::int32_t id) {
         if (decoder) {

@@ -24,12 +24,18 @@ std::string joined(const std::vector<std::string>& names) {
   return text;
 }
 
+// What the trained model continues when the program is run without arguments: how the King James
+// Bible opens hundreds of its stories.
+constexpr const char* kDefaultPrompt = "And it came to pass";
+
 // ---------------------------------------------------------------------------------------------
 // The options, in the order --help lists them.
 
 void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
   CLI::App& app = command_line.app();
-  const char* modes = "What to do (default: continue the prompt; with no options: --check-golden)";
+  const char* modes =
+      "What to do (default: continue the prompt; with no options: the trained model continues \""
+      "And it came to pass\")";
   auto* check = app.add_flag("--check-golden", o.check_golden,
                              "run the golden tiny model and compare every stage, the next-token "
                              "probabilities and 16 greedy tokens with the golden data")
@@ -53,11 +59,13 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
           ->group(modes);
 
   const char* model = "The model";
-  auto* directory = command_line
-                        .add_model(o.model_directory,
-                                   "a Hugging Face Llama 4 checkpoint directory (config.json + "
-                                   "safetensors; default: the golden tiny model)")
-                        ->group(model);
+  auto* directory =
+      command_line
+          .add_model(o.model_directory,
+                     "a Hugging Face Llama 4 checkpoint directory (config.json + "
+                     "safetensors; default: chapter 11's trained model, golden/llama4-bible; "
+                     "with --check-golden: the golden tiny model)")
+          ->group(model);
   const std::vector<std::string> shapes = synthetic_model_names();
   auto* synthetic =
       app.add_option("--synthetic", o.synthetic,
@@ -261,8 +269,22 @@ int run_model_program(int argc, char** argv, const SessionFactory& make_session,
             "golden tiny model checked stage by stage.");
   add_options(command_line, options, gpu);
   command_line.parse(argc, argv);
-  // With no arguments at all, the golden check: the first thing to run after building.
-  if (argc == 1) options.check_golden = true;
+  // With no arguments at all, the first thing to run after building: the model trained in chapter
+  // 11 continues a default prompt, sampled (a greedy small model soon repeats itself) with a fixed
+  // seed, so every run prints the same text.
+  if (argc == 1) {
+    options.prompt = kDefaultPrompt;
+    options.max_new_tokens = 80;
+    options.sampling.temperature = 0.8f;
+    options.sampling.top_p = 0.95f;
+    options.sampling.seed = 1;
+    std::cerr << "no arguments: chapter 11's trained Llama 4 continues \"" << kDefaultPrompt
+              << "\" (--help for everything else; --check-golden for the stage-by-stage check)\n";
+  }
+  // Without a model, the trained one: it has a tokenizer and writes English. The golden check
+  // keeps its own default, the golden tiny model (load_model).
+  if (options.model_directory.empty() && options.synthetic.empty() && !options.check_golden)
+    options.model_directory = trained_model_dir().string();
   return run_main([&] { return run(options, make_session, preflight); });
 }
 

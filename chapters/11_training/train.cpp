@@ -112,8 +112,11 @@ int train(const TrainOptions& options) {
     settings = resumed.settings;
     optimizer = std::move(resumed.optimizer);
     start = resumed.steps_done;
-    std::printf("resuming %s at step %lld of %lld\n", options.resume->c_str(),
-                static_cast<long long>(start), static_cast<long long>(settings.steps));
+    std::printf(
+        "resuming %s at step %lld of %lld (every training setting comes from the checkpoint; "
+        "those on the command line are not used)\n",
+        options.resume->c_str(), static_cast<long long>(start),
+        static_cast<long long>(settings.steps));
   } else {
     initialise_weights(model, static_cast<std::uint64_t>(settings.initialisation_seed));
   }
@@ -145,7 +148,10 @@ int train(const TrainOptions& options) {
       static_cast<long long>(settings.steps));
 
   // 3. The loop.
-  TrainingLog log(options.out / "training_log.csv", options.resume.has_value(), start);
+  // Resumed, the log goes on from the resumed checkpoint's (which --out may or may not be).
+  std::optional<fs::path> earlier_log;
+  if (options.resume) earlier_log = *options.resume / "training_log.csv";
+  TrainingLog log(options.out / "training_log.csv", earlier_log, start);
   const auto save = [&](std::int64_t steps_done) {
     const std::string title = "Training " + config_path.filename().string() + " (" +
                               std::to_string(steps_done) + " steps)";
@@ -165,10 +171,10 @@ int train(const TrainOptions& options) {
     const double loss = model.forward_backward(batch, settings.sequences);
     const double norm =
         clip_gradient_norm(model.parameters().gradients(), settings.max_gradient_norm);
-    const double rate = settings.schedule.at(step);
-    optimizer.step(model.parameters(), rate);
     if (!std::isfinite(loss))
       fail("the loss is ", loss, " at step ", step + 1, ": training diverged");
+    const double rate = settings.schedule.at(step);
+    optimizer.step(model.parameters(), rate);
 
     TrainingLogRow row;
     row.step = step + 1;

@@ -31,6 +31,11 @@ std::filesystem::path golden_model_dir(const char* name) {
   return golden_data_dir() / name;
 }
 
+std::filesystem::path trained_model_dir() {
+  return from_environment_or("LLAMA4_TRAINED_MODEL",
+                             std::filesystem::path(LLAMA4_SOURCE_DIR) / "golden" / "llama4-bible");
+}
+
 std::filesystem::path golden_activations_path(const char* model_name) {
   return golden_data_dir() / ("activations-" + std::string(model_name) + ".safetensors");
 }

@@ -2,6 +2,8 @@
 //
 //   golden data    golden/data/ in this repository (the tiny checkpoints and their activations),
 //                  or $LLAMA4_GOLDEN_DIR
+//   trained model  golden/llama4-bible/ (chapter 11's Llama 4, trained on two English Bibles),
+//                  or $LLAMA4_TRAINED_MODEL
 //   tokenizer      Meta's tokenizer.model, kept OUTSIDE the repository (it has its own license):
 //                  $LLAMA4_TOKENIZER, else ../shared/llama4/tokenizer.model next to the checkout
 //
@@ -19,6 +21,9 @@ std::filesystem::path default_tokenizer_path();
 
 // A tiny golden checkpoint by name: "tiny", "tiny-sharded" or "tiny-maverick".
 std::filesystem::path golden_model_dir(const char* name);
+// The model chapter 11 trained: what chapter08_model runs when given no model.
+std::filesystem::path trained_model_dir();
+
 // The golden activations of a tiny model: golden/data/activations-<name>.safetensors.
 std::filesystem::path golden_activations_path(const char* model_name);
 

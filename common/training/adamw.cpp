@@ -27,6 +27,7 @@ void AdamW::step(Parameters& parameters, double rate) {
   const auto decay = static_cast<float>(1.0 - rate * settings_.weight_decay);
   std::span<float> w = parameters.values();
   std::span<const float> g = parameters.gradients();
+  // [excerpt adamw_step]
   for (const ParameterInfo& info : parameters.infos()) {
     const float shrink = info.decays ? decay : 1.0f;
 #pragma omp parallel for schedule(static) if (info.size > (1 << 16))
@@ -38,6 +39,7 @@ void AdamW::step(Parameters& parameters, double rate) {
       w[k] -= step_size * m_[k] / (std::sqrt(v_[k]) / v_correction + epsilon);
     }
   }
+  // [end excerpt]
 }
 
 double clip_gradient_norm(std::span<float> gradients, double max_norm) {

@@ -116,6 +116,7 @@ void attention_backward(const AttentionShape& s, const Tensor& q, const Tensor& 
           const float* qi = qd + ((b * T + i) * s.heads + h) * D;
           float* dqi = dqd + ((b * T + i) * s.heads + h) * D;
           const std::int64_t first = first_visible(s, i);
+          // [excerpt softmax_backward]
           float weighted = 0.0f;  // Σ_l p_l dp_l
           for (std::int64_t j = first; j <= i; ++j) {
             const std::int64_t kv_row = ((b * T + j) * s.kv_heads + g) * D;
@@ -135,6 +136,7 @@ void attention_backward(const AttentionShape& s, const Tensor& q, const Tensor& 
               dkj[d] += ds * qi[d];
             }
           }
+          // [end excerpt]
         }
       }
     }

@@ -35,12 +35,14 @@ double cross_entropy(const Tensor& logits, std::span<const std::int32_t> targets
     const std::int32_t target = targets[static_cast<std::size_t>(r)];
     total += log_sum - row[target];
     if (dz != nullptr) {
+      // [excerpt softmax_minus_one_hot]
       float* drow = dz + r * vocab;
       const double per_row = 1.0 / static_cast<double>(rows);  // the gradient of the MEAN
       for (std::int64_t v = 0; v < vocab; ++v) {
         drow[v] = static_cast<float>(std::exp(row[v] - log_sum) * per_row);
       }
       drow[target] -= static_cast<float>(per_row);
+      // [end excerpt]
     }
   }
   return rows == 0 ? 0.0 : total / static_cast<double>(rows);

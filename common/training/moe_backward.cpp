@@ -131,6 +131,7 @@ void moe_backward(const MoeWeights& weights, const MoeActivations& saved, const 
     }
   }
 
+  // [excerpt router_gradient]
   // s = sigmoid(l): dl = ds · s · (1 - s), at the chosen experts only.
   Tensor dlogits = Tensor::zeros({tokens, experts});
   float* dl = dlogits.mutable_data<float>();
@@ -140,6 +141,7 @@ void moe_backward(const MoeWeights& weights, const MoeActivations& saved, const 
     dl[token * experts + saved.choice.expert_index[slot]] += ds[slot] * s * (1.0f - s);
   }
   linear_backward(saved.input, weights.router, dlogits, &dx, Gradient::add, gradients.router);
+  // [end excerpt]
 
   if (gradient_recorder != nullptr) {
     gradient_recorder->record(layer, "router_logits", dlogits);

@@ -54,10 +54,12 @@ std::optional<TrainingLogRow> parse_row(const std::string& line) {
 
 }  // namespace
 
-TrainingLog::TrainingLog(const std::filesystem::path& csv, bool continuing, std::int64_t keep_steps)
+TrainingLog::TrainingLog(const std::filesystem::path& csv,
+                         const std::optional<std::filesystem::path>& earlier,
+                         std::int64_t keep_steps)
     : path_(csv) {
-  if (continuing) {
-    std::ifstream in(csv);
+  if (earlier) {
+    std::ifstream in(*earlier);
     std::string line;
     for (std::getline(in, line); std::getline(in, line);) {  // the first line is the header
       const std::optional<TrainingLogRow> row = parse_row(line);

@@ -29,8 +29,10 @@ struct TrainingLogRow {
 
 class TrainingLog {
  public:
-  // Starts `csv` afresh, or (continuing) keeps its rows up to step `keep_steps` and appends.
-  TrainingLog(const std::filesystem::path& csv, bool continuing, std::int64_t keep_steps);
+  // Starts `csv` afresh; or, continuing a run, first copies the rows of `earlier` (the resumed
+  // checkpoint's log, which may be `csv` itself) up to step `keep_steps`, then appends.
+  TrainingLog(const std::filesystem::path& csv, const std::optional<std::filesystem::path>& earlier,
+              std::int64_t keep_steps);
 
   // Appends one line to the file (opened for each line: the file may be replaced between two
   // lines, when the checkpoint directory it lives in is saved anew).

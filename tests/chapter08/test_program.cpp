@@ -111,10 +111,11 @@ TEST(CommandLine, HelpDescribesTheModesAndEverySyntheticShapeAndExitsWith0) {
 // ---------------------------------------------------------------------------------------------
 // The golden check
 
-TEST(CheckGolden, WithoutArgumentsRunsTheGoldenCheck) {
-  const CommandResult result = run_command(kProgram);
+TEST(CheckGolden, WithoutArgumentsTheTrainedModelWritesAndPointsToTheCheck) {
+  const CommandResult result = run_command(kProgram, true);
   EXPECT_EQ(result.status, 0) << result.output;
-  EXPECT_THAT(result.output, HasSubstr("all 16 tokens equal the golden continuation"));
+  EXPECT_THAT(result.output, HasSubstr("And it came to pass"));
+  EXPECT_THAT(result.output, HasSubstr("--check-golden for the stage-by-stage check"));
 }
 
 TEST(CheckGolden, ShowsTheScheduleEveryStageAndTheNextTokens) {

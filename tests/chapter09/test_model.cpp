@@ -242,12 +242,21 @@ TEST_F(GpuTest, DumpLogitsMatchesGoldenLogits) {
                              golden_model("tiny").golden("full", "logits"), tolerance::kModel));
 }
 
-TEST_F(GpuTest, WithoutArgumentsTheProgramRunsTheGoldenTinyModelAndNamesTheGpu) {
+TEST_F(GpuTest, CheckGoldenRunsTheGoldenTinyModelAndNamesTheGpu) {
   SKIP_WITHOUT_THE_PROGRAM();
-  const CommandResult result = run_command(LLAMA4_CHAPTER09_HIP, true);
+  const CommandResult result =
+      run_command(std::string(LLAMA4_CHAPTER09_HIP) + " --check-golden", true);
   EXPECT_EQ(result.status, 0) << result.output;
   EXPECT_THAT(result.output, HasSubstr("all 16 tokens equal the golden continuation"));
   EXPECT_THAT(result.output, HasSubstr("running on " + gpu::describe(gpu::probe())));
+}
+
+TEST_F(GpuTest, WithoutArgumentsTheTrainedModelWritesText) {
+  SKIP_WITHOUT_THE_PROGRAM();
+  const CommandResult result = run_command(LLAMA4_CHAPTER09_HIP, true);
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("And it came to pass"));
+  EXPECT_THAT(result.output, HasSubstr("decode"));
 }
 
 TEST_F(GpuTest, SyntheticModelsRun) {

@@ -74,7 +74,7 @@ TEST(AdamW, ThreeStepsWithClippingEqualPyTorch) {
     SCOPED_TRACE(info.name);
     // After three steps of lr <= 1e-2 each weight has moved by up to ~3e-2. Adam divides each
     // gradient by its own running RMS, so where a gradient is tiny, its f32 rounding differences
-    // (2e-6 of the largest gradient) become relatively large: 48 of 168K weights differ by more
+    // (2e-6 of the largest gradient) become relatively large: 48 of the 214K weights differ by more
     // than 2e-6, the worst by 5.4e-5. 1e-4 is 1% of one step; a missing bias correction or decay
     // moves weights by about a whole step.
     EXPECT_TRUE(testing::matches_golden(model.parameters().value(info.name),

@@ -23,6 +23,7 @@
 #include "common/tokenizer/tiktoken_ranks.hpp"
 #include "common/tokenizer/tokenizer.hpp"
 #include "tests/chapter02/tokenizer_test_support.hpp"
+#include "tests/chapter11/bible_data.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace llama4 {
@@ -329,19 +330,6 @@ TEST(TrainedGoldenIds, OurEncoderMatchesTiktokenWithTheTrainedRanks) {
 
 // ---------------------------------------------------------------------------------------------
 // With the prepared Bible text.
-
-std::filesystem::path bible_dir() {
-  if (const char* dir = std::getenv("LLAMA4_BIBLE_DIR"); dir != nullptr && *dir != '\0') return dir;
-  return std::filesystem::path(LLAMA4_SOURCE_DIR) / "build-data" / "bible";
-}
-
-#define LLAMA4_BIBLE_OR_SKIP(dir_variable)                                                      \
-  const std::filesystem::path dir_variable = bible_dir();                                       \
-  if (!std::filesystem::exists(dir_variable / "train.txt") ||                                   \
-      !std::filesystem::exists(dir_variable / "validation.txt"))                                \
-  GTEST_SKIP() << "no Bible text in " << dir_variable                                           \
-               << ": run scripts/setup.sh --train && python3 scripts/prepare_bible.py (or set " \
-                  "LLAMA4_BIBLE_DIR)"
 
 // The golden file's ranks trained again on the train split (once for all tests).
 const TokenVocabulary& trained_on_train_split(const std::filesystem::path& dir,

@@ -143,6 +143,8 @@ TEST_P(StageGradients, FeedForwardOfEveryLayer) {
       EXPECT_TRUE(matches_gradient(gradients.down_proj, s.gradient(f + "experts.down_proj")));
       EXPECT_TRUE(matches_gradient(gradients.shared_expert.gate_proj,
                                    s.gradient(f + "shared_expert.gate_proj.weight")));
+      EXPECT_TRUE(matches_gradient(gradients.shared_expert.up_proj,
+                                   s.gradient(f + "shared_expert.up_proj.weight")));
       EXPECT_TRUE(matches_gradient(gradients.shared_expert.down_proj,
                                    s.gradient(f + "shared_expert.down_proj.weight")));
     } else {

@@ -1,0 +1,133 @@
+// Chapter 11: the model it trained (golden/llama4-bible), as chapter 08 runs it.
+//
+// Our C++ trained the model, so its own output proves nothing about it. Two independent checks:
+//  - its logits on a validation chapter equal those of golden/reference.py (PyTorch) loading the
+//    same checkpoint, on ids that npm tiktoken produced (golden/trained_model_logits.py);
+//  - the validation perplexity chapter08_model measures equals the figure its model card states
+//    (the card is what a reader trusts; this keeps it true of the committed weights).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <cmath>
+#include <regex>
+#include <string>
+#include <vector>
+
+#include "common/debugging/data_paths.hpp"
+#include "common/debugging/golden.hpp"
+#include "common/model/inference_session.hpp"
+#include "common/model/model.hpp"
+#include "common/tensors/safetensors.hpp"
+#include "tests/chapter11/bible_data.hpp"
+#include "tests/support/test_support.hpp"
+
+namespace llama4 {
+namespace {
+
+using testing::CommandResult;
+using ::testing::HasSubstr;
+
+std::filesystem::path reference_logits_path() {
+  return golden_data_dir() / "logits-llama4-bible.safetensors";
+}
+
+// The stated tolerances: the whole-model one of the golden tiny models (golden/README.md), 2e-5 +
+// 2e-5·|golden|, for logits of trained weights (measured: see golden/README.md); a
+// log-probability is a difference of such numbers, so 5e-5.
+constexpr Tolerance kTrainedLogits = tolerance::kModel;
+constexpr double kLogProbability = 5e-5;
+
+TEST(TrainedModel, LogitsOnAValidationChapterEqualTheReferenceImplementations) {
+  const SafetensorsFile golden(reference_logits_path());
+  const Tensor tokens_tensor = golden.tensor("tokens");  // [T] I32
+  const auto* begin = tokens_tensor.data<std::int32_t>();
+  const std::vector<std::int32_t> tokens(begin, begin + tokens_tensor.numel());
+  const Tensor positions = golden.tensor("positions");   // [K] I32
+  const Tensor golden_logits = golden.tensor("logits");  // [K, V]
+
+  CpuSession session(Model::load(trained_model_dir()), 512);
+  const Tensor logits = session.forward(tokens, LogitRows::all, nullptr);  // [T, V]
+  const std::int64_t vocab = logits.shape()[1];
+  ASSERT_EQ(golden_logits.shape()[1], vocab);
+
+  // The kept rows: positions inside the first chunk, across chunk boundaries (64, 128, 256) and
+  // past the NoPE layer's temperature threshold (floor_scale 64).
+  for (std::int64_t k = 0; k < positions.numel(); ++k) {
+    const std::int64_t position = positions.data<std::int32_t>()[k];
+    const Tensor ours = logits.slice(0, position, position + 1);
+    const Tensor theirs = golden_logits.slice(0, k, k + 1);
+    const Comparison comparison = compare(ours, theirs, kTrainedLogits);
+    EXPECT_TRUE(comparison.within_tolerance)
+        << "position " << position << ": " << summary(comparison, theirs, kTrainedLogits);
+  }
+
+  // Every position: log p(next token), from the full row of logits.
+  const Tensor golden_log_probability = golden.tensor("next_token_log_probability");  // [T-1]
+  double total = 0;
+  for (std::int64_t t = 0; t + 1 < static_cast<std::int64_t>(tokens.size()); ++t) {
+    const float* row = logits.data<float>() + t * vocab;
+    double max = row[0];
+    for (std::int64_t v = 1; v < vocab; ++v) max = std::max<double>(max, row[v]);
+    double sum = 0;
+    for (std::int64_t v = 0; v < vocab; ++v) sum += std::exp(row[v] - max);
+    const double log_probability = row[tokens[t + 1]] - max - std::log(sum);
+    total -= log_probability;
+    EXPECT_NEAR(log_probability, golden_log_probability.flat(t), kLogProbability)
+        << "position " << t;
+  }
+  const double mean = total / static_cast<double>(tokens.size() - 1);
+  EXPECT_NEAR(mean, golden.tensor("mean_negative_log_likelihood").flat(0), 1e-5);
+}
+
+// The figure the model card states, from its line
+//   - validation perplexity, measured by chapter 08: **NN.NN** (...)
+double perplexity_in_model_card() {
+  const std::string card = testing::read_file(trained_model_dir() / "MODEL_CARD.md");
+  const std::regex line(R"(validation perplexity, measured by chapter 08: \*\*([0-9.]+)\*\*)");
+  std::smatch match;
+  if (!std::regex_search(card, match, line)) ADD_FAILURE() << "MODEL_CARD.md has no such line";
+  return match.empty() ? 0.0 : std::stod(match[1].str());
+}
+
+TEST(BibleData, TrainedModelsValidationPerplexityIsTheModelCards) {
+  LLAMA4_BIBLE_OR_SKIP(bible);
+  const CommandResult result = testing::run_command(
+      std::string(LLAMA4_CHAPTER08_MODEL) + " --model " + trained_model_dir().string() +
+      " --perplexity " + (bible / "validation.txt").string());
+  ASSERT_EQ(result.status, 0) << result.output;
+  std::smatch match;
+  ASSERT_TRUE(std::regex_search(result.output, match, std::regex(R"(perplexity ([0-9.]+) over)")))
+      << result.output;
+  // The card rounds to two decimals.
+  EXPECT_NEAR(std::stod(match[1].str()), perplexity_in_model_card(), 0.006) << result.output;
+}
+
+TEST(TrainedModel, ChapterEightRunsItWithoutArgumentsAndWritesText) {
+  const CommandResult result = testing::run_command(LLAMA4_CHAPTER08_MODEL, true);
+  ASSERT_EQ(result.status, 0) << result.output;
+  EXPECT_THAT(result.output, HasSubstr("And it came to pass"));
+  EXPECT_THAT(result.output, ::testing::Not(HasSubstr("random weights")));
+  // Sampled English: words separated by spaces, mostly lowercase letters.
+  std::int64_t letters = 0, spaces = 0;
+  for (const char c : result.output) {
+    letters += (c >= 'a' && c <= 'z');
+    spaces += (c == ' ');
+  }
+  EXPECT_GT(letters, 150) << result.output;
+  EXPECT_GT(spaces, 30) << result.output;
+}
+
+TEST(TrainedModel, RandomWeightsSayTheyAreRandomAndTheTrainedOnesDoNot) {
+  const CommandResult golden_tiny =
+      testing::run_command(std::string(LLAMA4_CHAPTER08_MODEL) + " --model " +
+                               golden_model_dir("tiny").string() + " --tokens 1,2,3 -n 2",
+                           true);
+  EXPECT_THAT(golden_tiny.output, HasSubstr("random weights"));
+  const CommandResult trained = testing::run_command(
+      std::string(LLAMA4_CHAPTER08_MODEL) + " --prompt 'The LORD is my shepherd' -n 8", true);
+  EXPECT_EQ(trained.status, 0) << trained.output;
+  EXPECT_THAT(trained.output, ::testing::Not(HasSubstr("random weights")));
+}
+
+}  // namespace
+}  // namespace llama4
