@@ -233,12 +233,7 @@ TEST_F(CommandLineWithTokenizer, ChatTakesTwoTurnsFromStandardInput) {
       run_command("printf 'Hello there\\nAnd a second question?\\n' | " + program +
                   " --chat --system 'Be brief.' -n 6 --temperature 0.8 --seed 3");
   EXPECT_EQ(result.status, 0) << result.output;
-  std::size_t turns = 0;
-  for (std::size_t at = result.output.find("assistant> "); at != std::string::npos;
-       at = result.output.find("assistant> ", at + 1)) {
-    ++turns;
-  }
-  EXPECT_EQ(turns, 2u) << result.output;
+  EXPECT_EQ(testing::count_occurrences(result.output, "assistant> "), 2u) << result.output;
 }
 
 TEST_F(CommandLineWithTokenizer, TextPromptAndPerplexity) {

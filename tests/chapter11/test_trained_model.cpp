@@ -129,5 +129,15 @@ TEST(TrainedModel, RandomWeightsSayTheyAreRandomAndTheTrainedOnesDoNot) {
   EXPECT_THAT(trained.output, ::testing::Not(HasSubstr("random weights")));
 }
 
+// The trained model never saw the chat format (it read plain Bible text), but its tokenizer has
+// Llama 4's special tokens, so a conversation runs; what it answers is Bible-like prose.
+TEST(TrainedModel, ChatTakesTwoTurnsWithItsOwnTokenizer) {
+  const CommandResult result = testing::run_command("printf 'Who was Moses?\\nAnd Aaron?\\n' | " +
+                                                    std::string(LLAMA4_CHAPTER08_MODEL) +
+                                                    " --chat -n 12 --temperature 0.8 --seed 3");
+  EXPECT_EQ(result.status, 0) << result.output;
+  EXPECT_EQ(testing::count_occurrences(result.output, "assistant> "), 2u) << result.output;
+}
+
 }  // namespace
 }  // namespace llama4

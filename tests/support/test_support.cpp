@@ -56,6 +56,15 @@ CommandResult run_command(const std::string& command, bool with_errors) {
   return result;
 }
 
+std::size_t count_occurrences(std::string_view text, std::string_view needle) {
+  std::size_t count = 0;
+  for (std::size_t at = text.find(needle); at != std::string_view::npos;
+       at = text.find(needle, at + 1)) {
+    ++count;
+  }
+  return count;
+}
+
 std::string comma_separated(const std::vector<std::int32_t>& ids) {
   std::string list;
   for (const std::int32_t id : ids) {

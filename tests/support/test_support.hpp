@@ -40,6 +40,9 @@ struct CommandResult {
 };
 CommandResult run_command(const std::string& command, bool with_errors = false);
 
+// How many times `needle` occurs in `text` (e.g. the "assistant> " turns of a chat).
+std::size_t count_occurrences(std::string_view text, std::string_view needle);
+
 // "286,227,468": ids as the programs' --tokens option takes them.
 std::string comma_separated(const std::vector<std::int32_t>& ids);
 // A file written by --dump-logits: float32 [rows, vocab], row-major. A file of another size is a
