@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <cmath>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -78,25 +79,36 @@ TrainingSettings TrainingSettings::from_json(const std::string& text, const std:
     }
     return j[key].get<double>();
   };
-  const auto count = [&](const char* key) {
+  // Every value within the range the command line accepts for it: a file is outside input, and a
+  // zero batch, a NaN rate or 1e30 steps must be an error here, not a crash an hour later.
+  const auto within = [&](const char* key, double low, double high) {
     const double value = number(key);
-    if (value < 0 || value != static_cast<double>(static_cast<std::int64_t>(value))) {
-      fail(source, ": \"", key, "\" must be a whole number >= 0, got ", value);
+    if (!(value >= low && value <= high)) {
+      fail(source, ": \"", key, "\" must be from ", low, " to ", high, ", got ", value);
+    }
+    return value;
+  };
+  const auto count = [&](const char* key, double low, double high) {
+    const double value = within(key, low, high);  // bounded first: the cast below is then defined
+    if (value != std::floor(value)) {
+      fail(source, ": \"", key, "\" must be a whole number, got ", value);
     }
     return static_cast<std::int64_t>(value);
   };
+  constexpr double kMostSteps = 1e8;  // chapters/11_training/main.cpp's bound on every count
   TrainingSettings s;
-  s.steps = count("steps");
-  s.sequences = count("sequences");
-  s.tokens = count("tokens");
-  s.schedule = {number("peak_learning_rate"), count("warmup_steps"), s.steps,
-                number("minimum_learning_rate")};
-  s.adamw = {number("beta1"), number("beta2"), number("epsilon"), number("weight_decay")};
-  s.max_gradient_norm = number("max_gradient_norm");
-  s.seed = static_cast<std::uint64_t>(count("seed"));
-  s.evaluate_every = count("evaluate_every");
-  s.evaluation_batches = count("evaluation_batches");
-  s.initialisation_seed = count("initialisation_seed");
+  s.steps = count("steps", 1, kMostSteps);
+  s.sequences = count("sequences", 1, kMostSteps);
+  s.tokens = count("tokens", 1, kMostSteps);
+  s.schedule = {within("peak_learning_rate", 0, 1), count("warmup_steps", 1, kMostSteps), s.steps,
+                within("minimum_learning_rate", 0, 1)};
+  s.adamw = {within("beta1", 0, 0.999999), within("beta2", 0, 0.999999),
+             within("epsilon", 1e-30, 1), within("weight_decay", 0, 1)};
+  s.max_gradient_norm = within("max_gradient_norm", 1e-6, 1e6);
+  s.seed = static_cast<std::uint64_t>(count("seed", 0, 9007199254740992.0));  // 2^53
+  s.evaluate_every = count("evaluate_every", 1, kMostSteps);
+  s.evaluation_batches = count("evaluation_batches", 1, kMostSteps);
+  s.initialisation_seed = count("initialisation_seed", 0, 1 << 30);
   return s;
 }
 

@@ -15,6 +15,7 @@
 #include "common/tokenizer/tokenizer.hpp"
 #include "common/training/adamw.hpp"
 #include "common/training/initialization.hpp"
+#include "common/training/training_checkpoint.hpp"
 #include "tests/chapter11/training_test_support.hpp"
 #include "tests/support/test_support.hpp"
 
@@ -229,6 +230,51 @@ INSTANTIATE_TEST_SUITE_P(
                       BadRun{"UnwritableOutput", repeat(kText, 4), repeat(kText, 2), "", "16",
                              "/proc/llama4-cannot-write-here", "cannot"}),
     [](const ::testing::TestParamInfo<BadRun>& parameter) { return parameter.param.what; });
+
+// ------------------------------------------------------------------------------------------------
+// The settings a training checkpoint carries are outside input too: --resume trusts none of them.
+
+TEST(TrainingSettings, RoundTripThroughJson) {
+  TrainingSettings settings;
+  settings.steps = 2200;
+  settings.sequences = 16;
+  settings.schedule.peak = 3e-3;
+  const TrainingSettings back = TrainingSettings::from_json(settings.to_json(), "test");
+  EXPECT_EQ(back.steps, 2200);
+  EXPECT_EQ(back.sequences, 16);
+  EXPECT_EQ(back.schedule.peak, 3e-3);
+  EXPECT_EQ(back.to_json(), settings.to_json());
+}
+
+TEST(TrainingSettings, ValuesOutsideTheCommandLinesRangesAreErrorsNamingTheKey) {
+  const std::string good = TrainingSettings().to_json();
+  const auto with = [&](const std::string& key, const std::string& value) {
+    const std::size_t at = good.find("\"" + key + "\":");
+    const std::size_t begin = good.find(':', at) + 1, end = good.find_first_of(",}", begin);
+    return good.substr(0, begin) + value + good.substr(end);
+  };
+  const std::vector<std::pair<std::string, std::string>> cases = {
+      {"sequences", "0"},            // a batch of nothing: a division by zero later
+      {"steps", "1e30"},             // beyond int64: the cast would be undefined
+      {"tokens", "2.5"},             // not a whole number
+      {"evaluate_every", "0"},       // step % 0
+      {"peak_learning_rate", "-1"},  // a rate the command line refuses
+      {"beta2", "1"},                // Adam's bias correction divides by 1 - beta2^t
+      {"epsilon", "0"},
+      {"seed", "-3"},
+      {"warmup_steps", "\"100\""},  // not a number at all
+  };
+  for (const auto& [key, value] : cases) {
+    const std::string text = with(key, value);
+    try {
+      TrainingSettings::from_json(text, "training_state.safetensors");
+      ADD_FAILURE() << key << " = " << value << " was accepted: " << text;
+    } catch (const Error& error) {
+      EXPECT_NE(std::string(error.what()).find(key), std::string::npos) << error.what();
+      EXPECT_NE(std::string(error.what()).find("training_state.safetensors"), std::string::npos);
+    }
+  }
+}
 
 // ------------------------------------------------------------------------------------------------
 // The safetensors writer.

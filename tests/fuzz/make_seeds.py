@@ -119,6 +119,16 @@ def main(out):
     add("fuzz_checkpoint_directory", "tiny",
         read(GOLDEN, "tiny", "config.json") + SEPARATOR + read(GOLDEN, "tiny", "model.safetensors"))
 
+    # the training checkpoint --resume reads: the small model's weights and Adam moments, f32
+    settings = {"steps": 10, "sequences": 2, "tokens": 8, "peak_learning_rate": 0.001,
+                "warmup_steps": 2, "minimum_learning_rate": 0.0001, "beta1": 0.9, "beta2": 0.95,
+                "epsilon": 1e-8, "weight_decay": 0.1, "max_gradient_norm": 1.0, "seed": 1,
+                "evaluate_every": 5, "evaluation_batches": 1, "initialisation_seed": 1}
+    state = [(kind + "." + name, dtype, shape, raw) for name, dtype, shape, raw in tensors
+             for kind in ("weight", "first_moment", "second_moment")]
+    add("fuzz_training_checkpoint", "small", config + SEPARATOR + safetensors(
+        sorted(state), {"steps_done": "3", "adamw_steps": "3", "settings": json.dumps(settings)}))
+
     # activation dumps
     rng = random.Random(2)
     stages = [("embedding", [2, 8]), ("layers.0.attn_norm", [2, 8]), ("layers.0.q", [2, 2, 4]),
