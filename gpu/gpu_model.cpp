@@ -29,7 +29,9 @@ GpuModel::GpuModel(const Model& model, std::int64_t context_length, int device)
       config_(model.config()),
       context_length_(context_length),
       bytes_read_per_token_(model.bytes_read_per_token()) {
-  if (context_length <= 0) fail("context length must be positive, got ", context_length);
+  // The same bounds as the CPU cache (positive, at most max_position_embeddings, a byte count
+  // that does not overflow), checked before anything is uploaded.
+  check_context_length(config_, context_length);
   const Checkpoint& checkpoint = model.checkpoint();
   const WeightNames names(checkpoint);
   const std::int64_t vocab = config_.vocab_size, hidden = config_.hidden_size;

@@ -191,6 +191,14 @@ TEST_F(GpuTest, BadInputsAreTheCpuModelsErrors) {
   EXPECT_EQ(model.position(), 8);
 }
 
+TEST_F(GpuTest, AContextTheModelCannotHoldIsTheCpuModelsError) {
+  const Model& cpu = model_of("tiny");  // max_position_embeddings 128
+  EXPECT_THAT([&] { GpuModel model(cpu, 129); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("max_position_embeddings")));
+  EXPECT_THAT([&] { GpuModel model(cpu, 0); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("must be positive")));
+}
+
 TEST_F(GpuTest, UploadsEveryWeightOnce) {
   const Model& cpu = model_of("tiny");
   GpuModel model(cpu, 16);
