@@ -1,5 +1,8 @@
 #include "common/training/training_checkpoint.hpp"
 
+#include <fcntl.h>  // AT_FDCWD
+#include <stdio.h>  // renameat2 (glibc 2.28+, with _GNU_SOURCE, which g++ defines)
+
 #include <algorithm>
 #include <charconv>
 #include <cmath>
@@ -124,6 +127,33 @@ void check_writable_directory(const fs::path& directory) {
   fs::remove(probe, error);
 }
 
+namespace {
+
+// Puts the finished `staging` directory where `directory` is. Where `directory` already exists,
+// Linux swaps the two in one step (renameat2 with RENAME_EXCHANGE), so at every moment
+// `directory` holds a whole checkpoint, the old or the new: a crash in between cannot leave it
+// missing. Where the file system cannot exchange, the old one is moved aside first (a short
+// window without a checkpoint under its name; the old one is then still on disk beside it).
+void replace_directory(const fs::path& directory, const fs::path& staging) {
+  std::error_code error;
+  if (!fs::exists(directory)) {
+    fs::rename(staging, directory);
+    return;
+  }
+#ifdef RENAME_EXCHANGE
+  if (::renameat2(AT_FDCWD, staging.c_str(), AT_FDCWD, directory.c_str(), RENAME_EXCHANGE) == 0) {
+    fs::remove_all(staging, error);  // now the old checkpoint
+    return;
+  }
+#endif
+  const fs::path old = sibling(directory, "old");
+  fs::rename(directory, old);
+  fs::rename(staging, directory);
+  fs::remove_all(old, error);
+}
+
+}  // namespace
+
 void save_checkpoint(const fs::path& directory, const std::string& config_text,
                      TrainableModel& model, const AdamW& optimizer,
                      const TrainingSettings& settings, std::int64_t steps_done,
@@ -159,11 +189,7 @@ void save_checkpoint(const fs::path& directory, const std::string& config_text,
                          {"adamw_steps", std::to_string(optimizer.steps_taken())},
                          {"settings", settings.to_json()}});
     }
-    // Swap the finished directory into place.
-    const fs::path old = sibling(directory, "old");
-    if (fs::exists(directory)) fs::rename(directory, old);
-    fs::rename(staging, directory);
-    fs::remove_all(old, error);
+    replace_directory(directory, staging);
   } catch (...) {
     fs::remove_all(staging, error);
     throw;

@@ -277,6 +277,35 @@ TEST(TrainingSettings, ValuesOutsideTheCommandLinesRangesAreErrorsNamingTheKey) 
 }
 
 // ------------------------------------------------------------------------------------------------
+// Saving a checkpoint over an older one.
+
+TEST(TrainingCheckpoint, SavingAgainReplacesTheDirectoryWholeAndLeavesNothingBeside) {
+  const TemporaryDirectory directory;
+  const fs::path out = directory / "run";
+  TrainableModel model(parse_model_config(kToyConfig, "toy config"));
+  initialise_weights(model, 1);
+  const TrainingSettings settings;
+  const AdamW optimizer(settings.adamw, model.parameters().count());
+  save_checkpoint(out, kToyConfig, model, optimizer, settings, 3, kToyTokenizer, true,
+                  {{"note.txt", "first"}});
+  model.parameters().value("model.norm.weight").mutable_data<float>()[0] = 42.0f;
+  save_checkpoint(out, kToyConfig, model, optimizer, settings, 7, kToyTokenizer, true, {});
+
+  // The second save, whole: its step count, its weights, none of the first save's extra files.
+  EXPECT_EQ(SafetensorsFile(out / "training_state.safetensors").metadata().at("steps_done"), "7");
+  EXPECT_EQ(SafetensorsFile(out / "training_state.safetensors")
+                .tensor("weight.model.norm.weight")
+                .flat(0),
+            42.0f);
+  EXPECT_FALSE(fs::exists(out / "note.txt"));
+  // No staging or old directory left next to it.
+  std::vector<std::string> beside;
+  for (const auto& entry : fs::directory_iterator(directory.path()))
+    beside.push_back(entry.path().filename().string());
+  EXPECT_EQ(beside, std::vector<std::string>{"run"});
+}
+
+// ------------------------------------------------------------------------------------------------
 // The safetensors writer.
 
 TEST(SafetensorsWriter, WhatItWritesReadsBackExactly) {
