@@ -34,6 +34,10 @@ int dump_activations(InferenceSession& session, const std::vector<std::int32_t>&
 int measure_perplexity(InferenceSession& session, const Tokenizer& tokenizer,
                        const std::string& path);
 
+// multiple_choice.cpp: the accuracy on multiple-choice questions, by log-likelihood.
+int answer_multiple_choice(InferenceSession& session, const Tokenizer& tokenizer,
+                           const std::string& path);
+
 // --- inputs.cpp: where the inputs come from.
 
 std::string read_text_file(const std::string& path);

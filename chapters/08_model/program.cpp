@@ -46,6 +46,11 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
   auto* perplexity = app.add_option("--perplexity", o.perplexity_file, "perplexity of a text file")
                          ->option_text("FILE")
                          ->group(modes);
+  auto* choices = app.add_option("--multiple-choice", o.multiple_choice_file,
+                                 "accuracy on multiple-choice questions, one JSON object per line "
+                                 "({\"context\", \"choices\", \"answer\"}), by log-likelihood")
+                      ->option_text("FILE.jsonl")
+                      ->group(modes);
   auto* logits = app.add_option("--dump-logits", o.dump_logits,
                                 "with --tokens: write float32 logits [n_tokens, vocab] of one "
                                 "forward pass, row-major, and print nothing on standard output")
@@ -132,10 +137,14 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
 
   // One mode at a time.
   logits->needs(tokens);
-  for (CLI::Option* other : {chat, perplexity, logits, activations, prompt, prompt_file, tokens})
+  for (CLI::Option* other :
+       {chat, perplexity, choices, logits, activations, prompt, prompt_file, tokens})
     check->excludes(other);
-  for (CLI::Option* other : {perplexity, logits, activations, tokens}) chat->excludes(other);
-  for (CLI::Option* other : {logits, activations}) perplexity->excludes(other);
+  for (CLI::Option* other : {perplexity, choices, logits, activations, tokens})
+    chat->excludes(other);
+  for (CLI::Option* other : {choices, logits, activations}) perplexity->excludes(other);
+  for (CLI::Option* other : {logits, activations, tokens, prompt, prompt_file})
+    choices->excludes(other);
   logits->excludes(activations);
 }
 
@@ -219,11 +228,14 @@ int run(ProgramOptions options, const SessionFactory& make_session,
     return dump_logits(*session, parse_token_list(*options.tokens), options.dump_logits);
 
   const bool needs_tokenizer = options.chat || !options.perplexity_file.empty() ||
+                               !options.multiple_choice_file.empty() ||
                                (!options.tokens && options.synthetic.empty());
   const std::optional<Tokenizer> tokenizer = load_tokenizer(options, needs_tokenizer);
   if (tokenizer && needs_tokenizer) check_tokenizer_fits(*tokenizer, config);
   if (!options.perplexity_file.empty())
     return measure_perplexity(*session, *tokenizer, options.perplexity_file);
+  if (!options.multiple_choice_file.empty())
+    return answer_multiple_choice(*session, *tokenizer, options.multiple_choice_file);
   if (options.chat) return chat(*session, *tokenizer, options);
 
   const std::vector<std::int32_t> prompt = prompt_tokens(options, tokenizer, config);

@@ -6,12 +6,14 @@
 // The program is cut into one file per mode, each read top to bottom:
 //
 //   program.cpp           the options, loading the model, and which mode runs
-//   check_golden.cpp      --check-golden (and no arguments): the golden tiny model, stage by stage
+//   check_golden.cpp      --check-golden: the golden tiny model, stage by stage
 //   generate.cpp          a prompt continued, streamed
 //   chat.cpp              --chat: a conversation, one user line per turn
 //   dump_logits.cpp       --dump-logits: the logits of one forward pass, for scripts
 //   dump_activations.cpp  --dump-activations: every stage of one forward pass, for
-//   chapter08_compare perplexity.cpp        --perplexity: how well the model predicts a text
+//                         chapter08_compare
+//   perplexity.cpp        --perplexity: how well the model predicts a text
+//   multiple_choice.cpp   --multiple-choice: which ending of each question the model prefers
 //   inputs.cpp            where the tokenizer, the prompt and the token ids come from
 #pragma once
 
@@ -45,6 +47,7 @@ struct ProgramOptions {
   std::string dump_logits;                  // --dump-logits OUT.bin
   std::string dump_activations;             // --dump-activations DIR
   std::string perplexity_file;              // --perplexity FILE
+  std::string multiple_choice_file;         // --multiple-choice FILE.jsonl
   std::int64_t random_prompt_length = 128;  // --prompt-length N (synthetic models without a prompt)
   std::optional<int> threads;               // --threads N (default: every core)
   std::optional<bool> touch;  // --touch / --no-touch (default: when it fits in half the RAM)

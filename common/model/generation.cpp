@@ -94,6 +94,15 @@ GenerationResult generate(InferenceSession& session, Sampler& sampler,
   return result;
 }
 
+double negative_log_likelihood(std::span<const float> logits_row, std::int32_t next) {
+  // -log softmax(z)[next] = log Σ exp(z) - z[next]; subtracting the largest z first keeps every
+  // exp() at most 1, so nothing overflows.
+  const float max_logit = *std::max_element(logits_row.begin(), logits_row.end());
+  double sum = 0;
+  for (const float z : logits_row) sum += std::exp(static_cast<double>(z - max_logit));
+  return std::log(sum) + max_logit - logits_row[static_cast<std::size_t>(next)];
+}
+
 PerplexityResult perplexity(InferenceSession& session, std::span<const std::int32_t> tokens) {
   if (tokens.size() < 2) fail("perplexity needs at least 2 tokens, got ", tokens.size());
   if (session.context_length() < 2) {
@@ -110,12 +119,8 @@ PerplexityResult perplexity(InferenceSession& session, std::span<const std::int3
         session.forward(tokens.subspan(begin, end - begin), LogitRows::all);  // [n, V]
     check_logits_are_finite(logits, static_cast<std::int64_t>(begin));
     for (std::size_t t = begin; t + 1 < end; ++t) {
-      // -log softmax(logits)[next] = log Σ exp(z) - z_next, computed stably around the max.
-      const std::span<const float> row = row_of(logits, static_cast<std::int64_t>(t - begin));
-      const float max_logit = *std::max_element(row.begin(), row.end());
-      double sum = 0;
-      for (float z : row) sum += std::exp(static_cast<double>(z - max_logit));
-      total += std::log(sum) + max_logit - row[static_cast<std::size_t>(tokens[t + 1])];
+      total += negative_log_likelihood(row_of(logits, static_cast<std::int64_t>(t - begin)),
+                                       tokens[t + 1]);
       ++result.predicted_tokens;
     }
   }

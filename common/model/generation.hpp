@@ -61,6 +61,10 @@ GenerationResult generate(InferenceSession& session, Sampler& sampler,
                           const std::function<bool(std::int32_t)>& on_token,
                           std::vector<std::int32_t> history = {});
 
+// -log p(next | the text before), from one row of logits: log Σ exp(z) - z[next], computed
+// stably around the largest logit. Used by perplexity() and the multiple-choice evaluation.
+double negative_log_likelihood(std::span<const float> logits_row, std::int32_t next);
+
 struct PerplexityResult {
   double perplexity = 0;
   double mean_negative_log_likelihood = 0;  // nats per predicted token

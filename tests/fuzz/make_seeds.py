@@ -119,6 +119,10 @@ def main(out):
     add("fuzz_checkpoint_directory", "tiny",
         read(GOLDEN, "tiny", "config.json") + SEPARATOR + read(GOLDEN, "tiny", "model.safetensors"))
 
+    # multiple-choice questions (JSON Lines)
+    add("fuzz_multiple_choice", "cloze", read(ROOT, "golden", "eval", "bible-cloze.jsonl"))
+    add("fuzz_multiple_choice", "deep", b'{"context": "x", "choices": ' + deep().encode() + b', "answer": 0}\n')
+
     # the training checkpoint --resume reads: the small model's weights and Adam moments, f32
     settings = {"steps": 10, "sequences": 2, "tokens": 8, "peak_learning_rate": 0.001,
                 "warmup_steps": 2, "minimum_learning_rate": 0.0001, "beta1": 0.9, "beta2": 0.95,
