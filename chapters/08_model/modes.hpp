@@ -24,9 +24,10 @@ int generate_text(InferenceSession& session, const std::optional<Tokenizer>& tok
                   double load_seconds);
 // chat.cpp: a conversation on standard input and output.
 int chat(InferenceSession& session, const Tokenizer& tokenizer, const ProgramOptions& options);
-// dump_logits.cpp: float32 logits [ids, vocab] of one forward pass to `path`; nothing on stdout.
+// dump_logits.cpp: float32 logits [ids, vocab] to `path`; nothing on stdout. One forward pass, or
+// with `prefill` the first `prefill` ids in one pass and each later id alone (decode steps).
 int dump_logits(InferenceSession& session, const std::vector<std::int32_t>& ids,
-                const std::string& path);
+                std::optional<std::int64_t> prefill, const std::string& path);
 // dump_activations.cpp: every stage of one forward pass to DIR/activations.safetensors.
 int dump_activations(InferenceSession& session, const std::vector<std::int32_t>& ids,
                      const std::string& directory);

@@ -56,6 +56,12 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
                                 "forward pass, row-major, and print nothing on standard output")
                      ->option_text("OUT.bin")
                      ->group(modes);
+  app.add_option("--prefill-tokens", o.prefill_tokens,
+                 "with --dump-logits: run the first N ids in one pass, then each later id alone "
+                 "through the KV cache (the logits of every position still go to the file)")
+      ->option_text("N")
+      ->check(integer_in(1, 1 << 30))
+      ->needs(logits);
   auto* activations =
       app.add_option("--dump-activations", o.dump_activations,
                      "write every stage of the prompt's forward pass to "
@@ -217,15 +223,19 @@ int run(ProgramOptions options, const SessionFactory& make_session,
   Model model = load_model(options);
   const ModelConfig config = model.config();
   say_if_the_weights_are_random(config);
-  const std::int64_t context =
-      options.context_length.value_or(std::min<std::int64_t>(config.max_position_embeddings, 4096));
+  // The ids of --dump-logits are read before the session is made: without --ctx, the context is
+  // sized to hold them all (up to max_position_embeddings) rather than failing past 4096.
+  std::vector<std::int32_t> logit_ids;
+  if (!options.dump_logits.empty()) logit_ids = parse_token_list(*options.tokens);
+  const std::int64_t context = options.context_length.value_or(std::min<std::int64_t>(
+      config.max_position_embeddings, std::max<std::int64_t>(4096, std::ssize(logit_ids))));
   check_context_length(config, context);  // before any session allocates its cache
   std::unique_ptr<InferenceSession> session = make_session(std::move(model), context, options);
   const double load_seconds = seconds_since(load_start);
 
   if (options.check_golden) return check_golden(*session, load_seconds);
   if (!options.dump_logits.empty())
-    return dump_logits(*session, parse_token_list(*options.tokens), options.dump_logits);
+    return dump_logits(*session, logit_ids, options.prefill_tokens, options.dump_logits);
 
   const bool needs_tokenizer = options.chat || !options.perplexity_file.empty() ||
                                !options.multiple_choice_file.empty() ||

@@ -43,11 +43,12 @@ struct ProgramOptions {
   std::optional<std::int64_t> context_length;  // --ctx N (default: max_position_embeddings, at
                                                // most 4096)
   SamplingOptions sampling;  // --temperature --top-k --top-p --min-p --repeat-penalty --seed
-  std::optional<std::string> tokens;        // --tokens 1,2,3 or @FILE
-  std::string dump_logits;                  // --dump-logits OUT.bin
-  std::string dump_activations;             // --dump-activations DIR
-  std::string perplexity_file;              // --perplexity FILE
-  std::string multiple_choice_file;         // --multiple-choice FILE.jsonl
+  std::optional<std::string> tokens;           // --tokens 1,2,3 or @FILE
+  std::string dump_logits;                     // --dump-logits OUT.bin
+  std::optional<std::int64_t> prefill_tokens;  // --prefill-tokens N (with --dump-logits)
+  std::string dump_activations;                // --dump-activations DIR
+  std::string perplexity_file;                 // --perplexity FILE
+  std::string multiple_choice_file;            // --multiple-choice FILE.jsonl
   std::int64_t random_prompt_length = 128;  // --prompt-length N (synthetic models without a prompt)
   std::optional<int> threads;               // --threads N (default: every core)
   std::optional<bool> touch;  // --touch / --no-touch (default: when it fits in half the RAM)

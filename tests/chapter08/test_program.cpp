@@ -55,6 +55,26 @@ TEST(CommandLine, DumpLogitsWritesFloat32RowsAndNothingOnStandardOutput) {
                              golden_model("tiny").golden("full", "logits"), tolerance::kModel));
 }
 
+// Prefill then decode one id at a time through the KV cache gives every position the logits of
+// one pass over all the ids: the golden logits (positions 8 and 16 cross the tiny model's chunks).
+TEST(CommandLine, DumpLogitsWithPrefillTokensThenDecodeStepsEqualsOnePass) {
+  TemporaryDirectory directory;
+  const std::string list = comma_separated(golden_model("tiny").tokens("full"));
+  const std::string out = (directory / "logits.bin").string();
+  const CommandResult result =
+      run_command(on_tiny() + " --tokens " + list + " --prefill-tokens 5 --dump-logits " + out);
+  EXPECT_EQ(result.status, 0);
+  EXPECT_EQ(result.output, "");
+  EXPECT_TRUE(matches_golden(read_dumped_logits(out, 24, 512),
+                             golden_model("tiny").golden("full", "logits"), tolerance::kModel));
+  // More prefill than ids: an error, and no file.
+  const CommandResult too_many = run_command(
+      on_tiny() + " --tokens 1,2,3 --prefill-tokens 4 --dump-logits " + out + "-2", true);
+  EXPECT_EQ(too_many.status, 1);
+  EXPECT_THAT(too_many.output, HasSubstr("--prefill-tokens 4 is more than the 3 ids given"));
+  EXPECT_FALSE(std::filesystem::exists(out + "-2"));
+}
+
 TEST(CommandLine, TokensFromAFileAndBadTokens) {
   TemporaryDirectory directory;
   testing::write_file(directory / "ids.txt", "286 227\n468, 301");
@@ -87,6 +107,8 @@ TEST(CommandLine, BadValuesNameTheOptionAndExitWith2) {
       {"--synthetic huge", "--synthetic"},
       {"--synthetic tiny --model DIR", "--model"},
       {"--dump-logits out.bin", "--dump-logits"},
+      {"--tokens 1 --prefill-tokens 1", "--prefill-tokens"},
+      {"--tokens 1 --dump-logits o.bin --prefill-tokens 0", "--prefill-tokens"},
       {"--check-golden --chat", "--chat"},
       {"--ctx", "--ctx"},
   };
