@@ -84,7 +84,7 @@ def encode_safetensors(tensors, float_dtype="F32", dtypes=None):
     offset = 0
     for name in sorted(tensors):
         array = np.asarray(tensors[name])
-        dtype = dtypes.get(name, _default_dtype(array, float_dtype))
+        dtype = dtypes[name] if name in dtypes else _default_dtype(array, float_dtype)
         if dtype == "BF16":
             data = f32_to_bf16_bits(array.astype(np.float32)).tobytes()
         elif dtype in _STORAGE:

@@ -136,32 +136,48 @@ Tensor Model::forward(std::span<const std::int32_t> tokens, KVCache& cache, Logi
   // [end excerpt]
 }
 
-std::uint64_t Model::bytes_read_per_token() const {
+void Model::for_each_weight_read_per_token(
+    const std::function<void(const Tensor&, std::uint64_t, std::uint64_t)>& read) const {
   // One embedding row, then every layer's norms, attention projections and feed-forward, then the
   // final norm and the whole LM head. Of the routed experts only the chosen ones are read.
-  std::uint64_t bytes =
-      embedding_.dim(1) * dtype_size(embedding_.dtype()) + final_norm_.nbytes() + lm_head_.nbytes();
+  read(embedding_, 1, static_cast<std::uint64_t>(embedding_.dim(0)));
+  read(final_norm_, 1, 1);
+  read(lm_head_, 1, 1);
   for (const DecoderLayer& layer : layers_) {
     const AttentionWeights& attention = layer.attention().weights();
-    bytes += layer.input_norm().nbytes() + layer.post_attention_norm().nbytes() +
-             attention.q_proj.nbytes() + attention.k_proj.nbytes() + attention.v_proj.nbytes() +
-             attention.o_proj.nbytes();
+    for (const Tensor* tensor : {&layer.input_norm(), &layer.post_attention_norm(),
+                                 &attention.q_proj, &attention.k_proj, &attention.v_proj,
+                                 &attention.o_proj})
+      read(*tensor, 1, 1);
     const FeedForward& dense = layer.moe() ? layer.moe()->weights().shared_expert : *layer.mlp();
-    bytes += dense.gate_proj.nbytes() + dense.up_proj.nbytes() + dense.down_proj.nbytes();
+    for (const Tensor* tensor : {&dense.gate_proj, &dense.up_proj, &dense.down_proj})
+      read(*tensor, 1, 1);
     if (const MoeLayer* moe = layer.moe()) {
       const MoeWeights& w = moe->weights();
       const auto experts = static_cast<std::uint64_t>(w.gate_up_proj.dim(0));
-      const std::uint64_t per_expert = (w.gate_up_proj.nbytes() + w.down_proj.nbytes()) / experts;
-      bytes +=
-          w.router.nbytes() + per_expert * static_cast<std::uint64_t>(config_.num_experts_per_tok);
+      const auto chosen = static_cast<std::uint64_t>(config_.num_experts_per_tok);
+      read(w.router, 1, 1);
+      read(w.gate_up_proj, chosen, experts);
+      read(w.down_proj, chosen, experts);
     }
   }
+}
+
+std::uint64_t Model::bytes_read_per_token() const {
+  std::uint64_t bytes = 0;
+  for_each_weight_read_per_token([&](const Tensor& tensor, std::uint64_t parts, std::uint64_t of) {
+    bytes += tensor.nbytes() / of * parts;
+  });
   return bytes;
 }
 
 std::uint64_t Model::flops_per_token() const {
   // Every weight element read in a decode step is used in one multiply-add (norms aside).
-  return 2 * bytes_read_per_token() / dtype_size(lm_head_.dtype());
+  std::uint64_t elements = 0;
+  for_each_weight_read_per_token([&](const Tensor& tensor, std::uint64_t parts, std::uint64_t of) {
+    elements += static_cast<std::uint64_t>(tensor.numel()) / of * parts;
+  });
+  return 2 * elements;
 }
 
 void Model::touch_weights(const std::function<void(std::uint64_t, std::uint64_t)>& progress) const {

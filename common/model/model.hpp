@@ -78,6 +78,11 @@ class Model {
   void touch_weights(const std::function<void(std::uint64_t, std::uint64_t)>& progress) const;
 
  private:
+  // Calls read(tensor, parts, of) for every weight tensor a decode step reads: the fraction
+  // parts / of of it (one row of the embedding, the chosen experts of the stacked experts).
+  void for_each_weight_read_per_token(
+      const std::function<void(const Tensor&, std::uint64_t, std::uint64_t)>& read) const;
+
   ModelConfig config_;
   Checkpoint checkpoint_;
   std::vector<float> inverse_frequencies_;

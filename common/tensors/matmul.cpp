@@ -7,6 +7,7 @@
 #include <cstring>
 #include <vector>
 
+#include "common/quantization/quantized_matmul.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
@@ -263,6 +264,7 @@ void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
 
 void linear(const Tensor& x, const Tensor& weight, Tensor& y) {
   if (weight.rank() != 2) fail("linear: weight ", shape_string(weight.shape()), " is not a matrix");
+  if (is_block_quantized(weight.dtype())) return quantized_linear(x, weight, y);  // chapter 12
   const std::int64_t out = weight.dim(0);
   const std::int64_t in = weight.dim(1);
   check_operands(x, weight, y, in, out, "linear");

@@ -19,7 +19,8 @@
 
 namespace llama4 {
 
-// y: [rows, out] = x: [rows, in] · weightᵀ, weight: [out, in]. y is overwritten.
+// y: [rows, out] = x: [rows, in] · weightᵀ, weight: [out, in]. y is overwritten. A block-quantized
+// weight (Q8_0, Q4_0, Q4_1) goes to quantized_linear (common/quantization/quantized_matmul.hpp).
 void linear(const Tensor& x, const Tensor& weight, Tensor& y);
 Tensor linear(const Tensor& x, const Tensor& weight);
 

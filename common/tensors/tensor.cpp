@@ -6,6 +6,8 @@
 #include <ostream>
 #include <sstream>
 
+#include "common/quantization/block_formats.hpp"
+
 namespace llama4 {
 namespace {
 
@@ -111,16 +113,59 @@ void store_from_float(std::byte* element, DType dtype, float value) {
   }
 }
 
+// Where element `offset` (counted in elements from data) starts, in bytes. For a block-quantized
+// tensor the offset must fall on a block boundary: a view cannot start inside a block.
+std::int64_t byte_offset(std::int64_t offset, DType dtype) {
+  return static_cast<std::int64_t>(dtype_bytes(dtype, offset));
+}
+
+// Element `offset` of the tensor starting at `data`, as a float. A block-quantized element is
+// decoded from its block.
+float element_at(const std::byte* data, std::int64_t offset, DType dtype) {
+  if (is_block_quantized(dtype)) {
+    const std::int64_t block = offset / kQuantBlock;
+    return dequantize_element(data + byte_offset(block * kQuantBlock, dtype), dtype,
+                              static_cast<int>(offset % kQuantBlock));
+  }
+  return load_as_float(data + byte_offset(offset, dtype), dtype);
+}
+
+// n consecutive elements starting at `row` -> n floats (one switch per row, not per element).
+void read_row_as_float(const std::byte* row, std::int64_t n, DType dtype, float* out) {
+  if (is_block_quantized(dtype)) return dequantize_row(row, n, dtype, out);
+  const std::int64_t size = static_cast<std::int64_t>(dtype_size(dtype));
+  if (dtype == DType::BF16) {
+    const auto* values = reinterpret_cast<const bfloat16*>(row);
+    for (std::int64_t i = 0; i < n; ++i) out[i] = bfloat16_to_float(values[i]);
+    return;
+  }
+  for (std::int64_t i = 0; i < n; ++i) out[i] = load_as_float(row + i * size, dtype);
+}
+
+// A block-quantized tensor's rows (its last dimension) must be whole blocks.
+void check_block_rows(const Shape& shape, DType dtype) {
+  if (!is_block_quantized(dtype)) return;
+  if (shape.empty() || shape.back() % kQuantBlock != 0) {
+    fail("a ", dtype_name(dtype), " tensor's rows must be whole ", kQuantBlock,
+         "-element blocks; shape ", shape_string(shape), " has rows of ",
+         shape.empty() ? 0 : shape.back());
+  }
+}
+
 }  // namespace
+
+std::size_t Tensor::nbytes() const {
+  return dtype_bytes(dtype_, numel());
+}
 
 Tensor Tensor::zeros(const Shape& shape, DType dtype) {
   check_shape_is_valid(shape);
+  check_block_rows(shape, dtype);
   Tensor tensor;
   tensor.dtype_ = dtype;
   tensor.shape_ = shape;
   tensor.strides_ = contiguous_strides(shape);
-  auto memory = allocate_zeroed(static_cast<std::size_t>(element_count(shape)) * dtype_size(dtype),
-                                shape, dtype);
+  auto memory = allocate_zeroed(dtype_bytes(dtype, element_count(shape)), shape, dtype);
   tensor.data_ = static_cast<std::byte*>(memory.get());
   tensor.owner_ = std::move(memory);
   tensor.writable_ = true;
@@ -140,6 +185,7 @@ Tensor Tensor::from_values(const Shape& shape, const std::vector<float>& values)
 Tensor Tensor::view(const void* data, const Shape& shape, DType dtype,
                     std::shared_ptr<const void> owner) {
   check_shape_is_valid(shape);
+  check_block_rows(shape, dtype);
   Tensor tensor;
   tensor.dtype_ = dtype;
   tensor.shape_ = shape;
@@ -213,14 +259,16 @@ std::int64_t Tensor::offset_of(std::initializer_list<std::int64_t> index) const 
 // [end excerpt]
 
 float Tensor::at(std::initializer_list<std::int64_t> index) const {
-  const std::int64_t offset = offset_of(index);
-  return load_as_float(data_ + offset * static_cast<std::int64_t>(dtype_size(dtype_)), dtype_);
+  return element_at(data_, offset_of(index), dtype_);
 }
 
 void Tensor::set(std::initializer_list<std::int64_t> index, float value) {
   check_writable();
+  if (is_block_quantized(dtype_)) {
+    fail("set(): a ", dtype_name(dtype_), " element cannot be written alone (its block shares one scale)");
+  }
   const std::int64_t offset = offset_of(index);
-  store_from_float(data_ + offset * static_cast<std::int64_t>(dtype_size(dtype_)), dtype_, value);
+  store_from_float(data_ + byte_offset(offset, dtype_), dtype_, value);
 }
 
 float Tensor::flat(std::int64_t position) const {
@@ -233,7 +281,7 @@ float Tensor::flat(std::int64_t position) const {
     offset += (position % shape_[axis]) * strides_[axis];
     position /= shape_[axis];
   }
-  return load_as_float(data_ + offset * static_cast<std::int64_t>(dtype_size(dtype_)), dtype_);
+  return element_at(data_, offset, dtype_);
 }
 
 Tensor Tensor::select(std::int64_t index) const {
@@ -242,7 +290,7 @@ Tensor Tensor::select(std::int64_t index) const {
     fail("select(", index, ") is out of range for shape ", shape_string(shape_));
   }
   Tensor view = *this;
-  view.data_ += index * strides_[0] * static_cast<std::int64_t>(dtype_size(dtype_));
+  view.data_ += byte_offset(index * strides_[0], dtype_);
   view.shape_.erase(view.shape_.begin());
   view.strides_.erase(view.strides_.begin());
   return view;
@@ -257,8 +305,9 @@ Tensor Tensor::slice(int axis, std::int64_t begin, std::int64_t end) const {
   }
   Tensor view = *this;
   const auto a = static_cast<std::size_t>(resolved);
-  view.data_ += begin * strides_[a] * static_cast<std::int64_t>(dtype_size(dtype_));
+  view.data_ += byte_offset(begin * strides_[a], dtype_);
   view.shape_[a] = end - begin;
+  check_block_rows(view.shape_, dtype_);
   return view;
 }
 
@@ -295,6 +344,32 @@ Tensor Tensor::to(DType dtype) const {
   const std::int64_t count = numel();
   if (dtype == dtype_ && is_contiguous()) {
     std::memcpy(result.data_, data_, nbytes());
+    return result;
+  }
+  if (is_block_quantized(dtype) || is_block_quantized(dtype_)) {
+    // Quantize or dequantize one row (the last dimension) at a time, through f32.
+    const std::int64_t row = shape_.empty() ? 1 : shape_.back();
+    std::vector<float> values(static_cast<std::size_t>(row));
+    for (std::int64_t r = 0; r * row < count; ++r) {
+      if (is_contiguous()) {
+        read_row_as_float(data_ + byte_offset(r * row, dtype_), row, dtype_, values.data());
+      } else {
+        for (std::int64_t i = 0; i < row; ++i) values[static_cast<std::size_t>(i)] = flat(r * row + i);
+      }
+      std::byte* destination = result.data_ + byte_offset(r * row, dtype);
+      if (!is_block_quantized(dtype)) {
+        for (std::int64_t i = 0; i < row; ++i) {
+          store_from_float(destination + byte_offset(i, dtype), dtype,
+                           values[static_cast<std::size_t>(i)]);
+        }
+        continue;
+      }
+      try {
+        quantize_row(values.data(), row, dtype, destination);
+      } catch (const Error& error) {
+        fail("row ", r, " of a ", shape_string(shape_), " tensor: ", error.what());
+      }
+    }
     return result;
   }
   const auto element_size = static_cast<std::int64_t>(dtype_size(dtype));

@@ -79,7 +79,8 @@ class Tensor {
   // Size of one dimension; negative axes count from the end (dim(-1) is the last).
   std::int64_t dim(int axis) const;
   std::int64_t numel() const;
-  std::size_t nbytes() const { return static_cast<std::size_t>(numel()) * dtype_size(dtype_); }
+  // Bytes the elements take (for a block-quantized tensor: its blocks').
+  std::size_t nbytes() const;
   bool is_contiguous() const;
   bool is_writable() const { return writable_; }
 
@@ -115,7 +116,8 @@ class Tensor {
   Tensor transpose(int axis_a, int axis_b) const;
   Tensor reshape(const Shape& shape) const;  // needs a contiguous tensor
 
-  // Copies into new contiguous memory, converting to `dtype` (float types and I32).
+  // Copies into new contiguous memory, converting to `dtype` (float types and I32). To or from a
+  // block-quantized type it quantizes or dequantizes each row (the last dimension).
   Tensor to(DType dtype) const;
   Tensor clone() const { return to(dtype_); }
 

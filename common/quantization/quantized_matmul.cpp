@@ -1,0 +1,143 @@
+#include "common/quantization/quantized_matmul.hpp"
+
+#include <algorithm>
+#include <cstdint>
+#include <cstring>
+
+#include "common/quantization/block_formats.hpp"
+#include "common/tensors/error.hpp"
+
+namespace llama4 {
+namespace {
+
+// 16 floats in one vector register (see matmul.cpp for why the vectors are spelled out).
+using FloatVector = float __attribute__((vector_size(64)));
+using Int8Vector = std::int8_t __attribute__((vector_size(16)));
+using Uint8Vector = std::uint8_t __attribute__((vector_size(16)));
+constexpr int kLanes = 16;
+
+inline FloatVector load_floats(const float* source) {
+  FloatVector v;
+  std::memcpy(&v, source, sizeof v);
+  return v;
+}
+
+inline float sum_lanes(FloatVector v) {
+  float sum = 0.0f;
+  for (int l = 0; l < kLanes; ++l) sum += v[l];
+  return sum;
+}
+
+// [excerpt dequantize_block]
+// One block -> its 32 weights as two vectors: elements 0..15 (low) and 16..31 (high).
+inline void dequantize(const BlockQ8_0& block, FloatVector& low, FloatVector& high) {
+  Int8Vector q_low, q_high;
+  std::memcpy(&q_low, block.values, sizeof q_low);
+  std::memcpy(&q_high, block.values + kLanes, sizeof q_high);
+  const float d = to_float(block.scale);
+  low = __builtin_convertvector(q_low, FloatVector) * d;
+  high = __builtin_convertvector(q_high, FloatVector) * d;
+}
+
+inline void dequantize(const BlockQ4_0& block, FloatVector& low, FloatVector& high) {
+  Uint8Vector nibbles;
+  std::memcpy(&nibbles, block.nibbles, sizeof nibbles);
+  const float d = to_float(block.scale);
+  // Byte j holds element j in its low four bits and element j + 16 in its high four bits.
+  low = (__builtin_convertvector(nibbles & 0x0F, FloatVector) - 8.0f) * d;
+  high = (__builtin_convertvector(nibbles >> 4, FloatVector) - 8.0f) * d;
+}
+
+inline void dequantize(const BlockQ4_1& block, FloatVector& low, FloatVector& high) {
+  Uint8Vector nibbles;
+  std::memcpy(&nibbles, block.nibbles, sizeof nibbles);
+  const float d = to_float(block.scale), m = to_float(block.minimum);
+  low = __builtin_convertvector(nibbles & 0x0F, FloatVector) * d + m;
+  high = __builtin_convertvector(nibbles >> 4, FloatVector) * d + m;
+}
+// [end excerpt]
+
+// Decode: one row of x against one row of W, block by block, two accumulators per block half.
+template <class Block>
+float dot(const float* x, const Block* w, std::int64_t blocks) {
+  FloatVector sum_low = {}, sum_high = {};
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    FloatVector low, high;
+    dequantize(w[b], low, high);
+    sum_low += load_floats(x + b * kQuantBlock) * low;
+    sum_high += load_floats(x + b * kQuantBlock + kLanes) * high;
+  }
+  return sum_lanes(sum_low + sum_high);
+}
+
+// Prefill: y[r0..r0+3, o0..o0+3]. Each block of the four W rows is dequantized once and used for
+// the four rows of x: the conversion cost is shared four ways.
+template <class Block>
+void tile_4x4(const float* x, const Block* weight, float* y, std::int64_t blocks, std::int64_t out,
+              std::int64_t r0, std::int64_t o0) {
+  const std::int64_t in = blocks * kQuantBlock;
+  FloatVector accumulator[4][4] = {};
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    FloatVector low[4], high[4];
+    for (int o = 0; o < 4; ++o) dequantize(weight[(o0 + o) * blocks + b], low[o], high[o]);
+    for (int r = 0; r < 4; ++r) {
+      const float* xs = x + (r0 + r) * in + b * kQuantBlock;
+      const FloatVector x_low = load_floats(xs), x_high = load_floats(xs + kLanes);
+      for (int o = 0; o < 4; ++o) accumulator[r][o] += x_low * low[o] + x_high * high[o];
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    for (int o = 0; o < 4; ++o) y[(r0 + r) * out + o0 + o] = sum_lanes(accumulator[r][o]);
+  }
+}
+
+// Threads split the output features, as in the bf16 kernel; whole 4 x 4 tiles where there are
+// four rows of x, dot products for the rest.
+template <class Block>
+void linear_kernel(const float* x, const Block* weight, float* y, std::int64_t rows,
+                   std::int64_t in, std::int64_t out) {
+  const std::int64_t blocks = in / kQuantBlock;
+  const std::int64_t tiled_rows = rows / 4 * 4;
+#pragma omp parallel for schedule(static) if (rows * in * out > (1 << 16))
+  for (std::int64_t o = 0; o < out; o += 4) {
+    const std::int64_t o_end = std::min(o + 4, out);
+    const bool full_tile = o_end - o == 4;
+    if (full_tile) {
+      for (std::int64_t r = 0; r < tiled_rows; r += 4) tile_4x4(x, weight, y, blocks, out, r, o);
+    }
+    for (std::int64_t oo = o; oo < o_end; ++oo) {
+      for (std::int64_t r = full_tile ? tiled_rows : 0; r < rows; ++r)
+        y[r * out + oo] = dot(x + r * in, weight + oo * blocks, blocks);
+    }
+  }
+}
+
+}  // namespace
+
+void quantized_linear(const Tensor& x, const Tensor& weight, Tensor& y) {
+  if (weight.rank() != 2 || !is_block_quantized(weight.dtype())) {
+    fail("quantized_linear: weight ", dtype_name(weight.dtype()), " ",
+         shape_string(weight.shape()), " is not a block-quantized matrix");
+  }
+  const std::int64_t out = weight.dim(0), in = weight.dim(1);
+  if (x.rank() != 2 || x.dim(1) != in || x.dtype() != DType::F32 || !x.is_contiguous()) {
+    fail("quantized_linear: x ", dtype_name(x.dtype()), " ", shape_string(x.shape()),
+         " does not fit weight ", shape_string(weight.shape()), " (contiguous F32 [rows, ", in,
+         "] needed)");
+  }
+  if (!weight.is_contiguous()) fail("quantized_linear: the weight must be contiguous");
+  expect_shape(y, {x.dim(0), out}, "quantized_linear output");
+  const float* x_data = x.data<float>();
+  float* y_data = y.mutable_data<float>();
+  const std::byte* w = weight.raw_data();
+  switch (weight.dtype()) {
+    case DType::Q8_0:
+      return linear_kernel(x_data, reinterpret_cast<const BlockQ8_0*>(w), y_data, x.dim(0), in, out);
+    case DType::Q4_0:
+      return linear_kernel(x_data, reinterpret_cast<const BlockQ4_0*>(w), y_data, x.dim(0), in, out);
+    default:
+      return linear_kernel(x_data, reinterpret_cast<const BlockQ4_1*>(w), y_data, x.dim(0), in, out);
+  }
+}
+
+}  // namespace llama4

@@ -1,0 +1,20 @@
+// The matrix product y = x · Wᵀ with W stored in blocks (Q8_0, Q4_0, Q4_1; chapter 12).
+//
+// linear() in common/tensors/matmul.hpp sends a block-quantized weight here, so every layer runs
+// quantized without knowing it. W is [out, in] with its rows cut into 32-weight blocks along `in`;
+// x and y stay f32.
+//
+// The kernel dequantizes each block into registers (16 floats at a time, the scale folded in) and
+// multiplies as the bf16 kernel does: memory delivers 34, 18 or 20 bytes per 32 weights instead of
+// 64, which is the whole point, while the arithmetic per weight grows by a conversion or two. For
+// prefill a block is dequantized once and used for four rows of x.
+#pragma once
+
+#include "common/tensors/tensor.hpp"
+
+namespace llama4 {
+
+// y: [rows, out] = x: [rows, in] · weightᵀ, weight: [out, in] block-quantized. y is overwritten.
+void quantized_linear(const Tensor& x, const Tensor& weight, Tensor& y);
+
+}  // namespace llama4
