@@ -13,6 +13,8 @@
 #include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/program/thread_count.hpp"
+#include "common/quantization/block_formats.hpp"
+#include "common/quantization/quantized_checkpoint.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
@@ -97,6 +99,13 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
                  "$LLAMA4_TOKENIZER or ../shared/llama4/tokenizer.model)")
       ->option_text("PATH")
       ->group(model);
+  if (!gpu) {  // the GPU kernels read bf16 only (chapter 12's GPU kernels are still to come)
+    app.add_option("--quantize", o.quantize,
+                   "quantize the weights at load time (chapter 12): q8_0, q4_0 or q4_1")
+        ->option_text("FORMAT")
+        ->check(CLI::IsMember({"q8_0", "q4_0", "q4_1"}, CLI::ignore_case))
+        ->group(model);
+  }
   command_line
       .add_context_length(o.context_length, "default: max_position_embeddings, at most 4096")
       ->group(model);
@@ -164,6 +173,10 @@ double seconds_since(std::chrono::steady_clock::time_point start) {
 void draw_progress(const char* what, std::uint64_t done, std::uint64_t total) {
   constexpr int kWidth = 40;
   const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
+  static int last_permille = -1;  // redraw only when the figure shown changes
+  const int permille = static_cast<int>(1000 * fraction);
+  if (permille == last_permille && done < total) return;
+  last_permille = done >= total ? -1 : permille;
   const int filled = static_cast<int>(fraction * kWidth);
   std::fprintf(stderr, "\r%s [%s%s] %5.1f%% of %.2f GB", what,
                std::string(static_cast<std::size_t>(filled), '#').c_str(),
@@ -177,16 +190,29 @@ std::uint64_t physical_memory_bytes() {
          static_cast<std::uint64_t>(::sysconf(_SC_PAGE_SIZE));
 }
 
+// --quantize FORMAT: the same model with its matrices quantized in memory (chapter 12).
+Model quantized(Model model, const std::string& format) {
+  if (format.empty()) return model;
+  const QuantizationPlan plan{parse_quantization_format(format)};
+  Checkpoint checkpoint = quantize_checkpoint(
+      model.checkpoint(), plan,
+      [](std::uint64_t done, std::uint64_t total) { draw_progress("quantizing", done, total); });
+  std::cerr << "quantized to " << dtype_name(plan.format) << ": "
+            << static_cast<double>(checkpoint.total_bytes()) / 1e9 << " GB of weights\n";
+  return Model(model.config(), std::move(checkpoint));
+}
+
 Model load_model(const ProgramOptions& options) {
   if (!options.synthetic.empty()) {
     const ModelConfig config = synthetic_config(options.synthetic);
     std::cerr << "building synthetic model \"" << options.synthetic << "\" (weight seed "
               << options.weight_seed << ")\n";
-    return Model(config, synthetic_checkpoint(config, options.weight_seed));
+    return quantized(Model(config, synthetic_checkpoint(config, options.weight_seed)),
+                     options.quantize);
   }
   const std::string directory =
       options.model_directory.empty() ? golden_model_dir("tiny").string() : options.model_directory;
-  Model model = Model::load(directory);
+  Model model = quantized(Model::load(directory), options.quantize);
   const std::uint64_t bytes = model.checkpoint().total_bytes();
   const bool touch =
       options.touch.value_or(bytes > (64u << 20) && bytes < physical_memory_bytes() / 2);

@@ -54,6 +54,7 @@ struct ProgramOptions {
   std::optional<bool> touch;  // --touch / --no-touch (default: when it fits in half the RAM)
   int device = 0;             // --device N (chapter 09)
   bool no_bos = false;        // --no-bos
+  std::string quantize;       // --quantize FORMAT (chapter 12; CPU only)
 };
 
 using SessionFactory = std::function<std::unique_ptr<InferenceSession>(

@@ -15,14 +15,42 @@ MoeLayer::MoeLayer(const ModelConfig& config, std::int64_t layer, MoeWeights wei
   check_moe_weights(weights_, config, layer);
 }
 
+namespace {
+
+// The stacked experts' shape: [E, in, out] as the checkpoint stores them, or [E, out, in] once
+// quantized (blocks run along the input; see common/quantization/quantize_weights.hpp).
+Shape expert_shape(DType dtype, std::int64_t experts, std::int64_t in, std::int64_t out) {
+  return is_block_quantized(dtype) ? Shape{experts, out, in} : Shape{experts, in, out};
+}
+
+}  // namespace
+
 void check_moe_weights(const MoeWeights& weights, const ModelConfig& config, std::int64_t layer) {
   const std::int64_t experts = config.num_local_experts, hidden = config.hidden_size;
   const std::int64_t width = config.intermediate_size;
   const std::string where = "layer " + std::to_string(layer) + " MoE ";
   expect_shape(weights.router, {experts, hidden}, where + "router");
-  expect_shape(weights.gate_up_proj, {experts, hidden, 2 * width}, where + "experts.gate_up_proj");
-  expect_shape(weights.down_proj, {experts, width, hidden}, where + "experts.down_proj");
+  expect_shape(weights.gate_up_proj,
+               expert_shape(weights.gate_up_proj.dtype(), experts, hidden, 2 * width),
+               where + "experts.gate_up_proj");
+  expect_shape(weights.down_proj, expert_shape(weights.down_proj.dtype(), experts, width, hidden),
+               where + "experts.down_proj");
 }
+
+namespace {
+
+Tensor load_experts(const Checkpoint& checkpoint, const std::string& name, std::int64_t experts,
+                    std::int64_t in, std::int64_t out) {
+  const DType stored = checkpoint.contains(name) ? checkpoint.entry(name).dtype : DType::BF16;
+  return load_weight(checkpoint, name, expert_shape(stored, experts, in, out));
+}
+
+// x · W for one expert's matrix: W is [in, out] as stored, or [out, in] once quantized.
+Tensor expert_product(const Tensor& x, const Tensor& weight) {
+  return is_block_quantized(weight.dtype()) ? linear(x, weight) : matmul(x, weight);
+}
+
+}  // namespace
 
 MoeLayer::MoeLayer(const ModelConfig& config, std::int64_t layer, const Checkpoint& checkpoint,
                    const WeightNames& names)
@@ -31,17 +59,17 @@ MoeLayer::MoeLayer(const ModelConfig& config, std::int64_t layer, const Checkpoi
           MoeWeights{
               load_weight(checkpoint, names.layer(layer, "feed_forward.router.weight"),
                           {config.num_local_experts, config.hidden_size}),
-              load_weight(
-                  checkpoint, names.layer(layer, "feed_forward.experts.gate_up_proj"),
-                  {config.num_local_experts, config.hidden_size, 2 * config.intermediate_size}),
-              load_weight(checkpoint, names.layer(layer, "feed_forward.experts.down_proj"),
-                          {config.num_local_experts, config.intermediate_size, config.hidden_size}),
+              load_experts(checkpoint, names.layer(layer, "feed_forward.experts.gate_up_proj"),
+                           config.num_local_experts, config.hidden_size,
+                           2 * config.intermediate_size),
+              load_experts(checkpoint, names.layer(layer, "feed_forward.experts.down_proj"),
+                           config.num_local_experts, config.intermediate_size, config.hidden_size),
               FeedForward::load(checkpoint, names.layer(layer, "feed_forward.shared_expert."),
                                 config.hidden_size, config.intermediate_size)}) {}
 
 // [excerpt expert]
 Tensor MoeLayer::expert(std::int64_t expert_index, const Tensor& x) const {
-  const Tensor gate_up = matmul(x, weights_.gate_up_proj.select(expert_index));  // [n, 2I]
+  const Tensor gate_up = expert_product(x, weights_.gate_up_proj.select(expert_index));  // [n, 2I]
   const std::int64_t rows = x.dim(0);
   Tensor hidden = Tensor::zeros({rows, width_});  // [n, I] = silu(gate) ⊙ up
   const float* gu = gate_up.data<float>();
@@ -51,7 +79,7 @@ Tensor MoeLayer::expert(std::int64_t expert_index, const Tensor& x) const {
     const float* up = gate + width_;          // second half
     for (std::int64_t c = 0; c < width_; ++c) h[r * width_ + c] = silu(gate[c]) * up[c];
   }
-  return matmul(hidden, weights_.down_proj.select(expert_index));  // [n, H]
+  return expert_product(hidden, weights_.down_proj.select(expert_index));  // [n, H]
 }
 // [end excerpt]
 

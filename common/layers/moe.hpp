@@ -20,6 +20,8 @@
 //   experts.gate_up_proj  [E, H, 2I]   columns 0..I-1 are the gate, I..2I-1 the up projection
 //   experts.down_proj     [E, I, H]
 // Swapping gate and up, or reading them as [out, in], runs without error and gives garbage.
+// (Quantized experts, chapter 12, are the exception: stored [E, 2I, H] and [E, H, I], [out, in],
+// because their blocks run along the input dimension. The dtype says which layout a tensor has.)
 //
 // We compute it sparsely: gather the tokens routed to each expert and run only that expert on them.
 // HF (and Meta) run every expert on every token with zero scores for the others;

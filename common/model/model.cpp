@@ -5,6 +5,7 @@
 #include "common/layers/embedding.hpp"
 #include "common/layers/rms_norm.hpp"
 #include "common/layers/rope.hpp"
+#include "common/quantization/quantized_checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
 #include "common/tensors/error.hpp"
 #include "common/tensors/matmul.hpp"
@@ -23,7 +24,7 @@ void KVCache::clear() {
 
 Model Model::load(const std::filesystem::path& directory) {
   ModelConfig config = load_model_config(directory);
-  return Model(std::move(config), Checkpoint::open(directory));
+  return Model(std::move(config), open_checkpoint(directory));  // quantized or not (chapter 12)
 }
 
 namespace {

@@ -70,9 +70,11 @@ Tensor load_weight(const Checkpoint& checkpoint, const std::string& name, const 
          shape_string(entry.shape), " but the config implies ", shape_string(expected),
          "; does config.json belong to these weights?");
   }
-  if (!is_floating_point(entry.dtype)) {
+  if (!is_floating_point(entry.dtype) && !is_block_quantized(entry.dtype)) {
     fail("tensor \"", name, "\" in ", checkpoint.file_of(name), " has dtype ",
-         dtype_name(entry.dtype), "; only F32, BF16 and F16 weights are supported");
+         dtype_name(entry.dtype),
+         "; only F32, BF16 and F16 weights (and Q8_0, Q4_0, Q4_1 in a quantized checkpoint) are "
+         "supported");
   }
   return checkpoint.tensor(name);
 }

@@ -54,7 +54,8 @@ struct WeightShape {
 // and chapter 11 trains exactly these tensors.
 std::vector<WeightShape> text_model_weights(const ModelConfig& config);
 
-// The tensor `name`, which must have shape `expected` and a float dtype (F32, BF16 or F16).
+// The tensor `name`, which must have shape `expected` and a float dtype (F32, BF16 or F16) or, in
+// a quantized checkpoint (chapter 12), a block-quantized one.
 Tensor load_weight(const Checkpoint& checkpoint, const std::string& name, const Shape& expected);
 
 }  // namespace llama4

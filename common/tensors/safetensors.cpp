@@ -190,13 +190,27 @@ Tensor SafetensorsFile::tensor(std::string_view name) const {
 void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata) {
+  std::vector<TensorDeclaration> declarations;
+  std::map<std::string, const Tensor*> by_name;
+  for (const auto& [name, tensor] : tensors) {
+    declarations.push_back({name, tensor.dtype(), tensor.shape()});
+    by_name.emplace(name, &tensor);
+  }
+  write_safetensors_streamed(path, declarations, metadata, [&](const TensorDeclaration& tensor) {
+    return *by_name.at(tensor.name);
+  });
+}
+
+void write_safetensors_streamed(const std::filesystem::path& path,
+                                std::vector<TensorDeclaration> tensors,
+                                const std::map<std::string, std::string>& metadata,
+                                const std::function<Tensor(const TensorDeclaration&)>& produce) {
   // Tensors with larger elements first, then by name (the order of the reference writer). The
   // data section has no gaps, so this is what keeps every tensor aligned to its element size: a
   // 2-byte BF16 tensor of odd length followed by an F32 one would start the F32 at an odd offset.
-  std::vector<std::pair<std::string, Tensor>> sorted = tensors;
-  std::sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) {
-    const std::size_t a_size = dtype_size(a.second.dtype()), b_size = dtype_size(b.second.dtype());
-    return a_size != b_size ? a_size > b_size : a.first < b.first;
+  std::sort(tensors.begin(), tensors.end(), [](const auto& a, const auto& b) {
+    const std::size_t a_size = dtype_size(a.dtype), b_size = dtype_size(b.dtype);
+    return a_size != b_size ? a_size > b_size : a.name < b.name;
   });
 
   // The JSON header, tensors in that order with consecutive byte ranges. nlohmann's ordered_json
@@ -204,15 +218,16 @@ void write_safetensors(const std::filesystem::path& path,
   nlohmann::ordered_json header;
   if (!metadata.empty()) header["__metadata__"] = metadata;
   std::uint64_t offset = 0;
-  std::vector<Tensor> contiguous;
-  for (const auto& [name, tensor] : sorted) {
-    if (name == "__metadata__") fail("write_safetensors: a tensor cannot be named __metadata__");
-    if (header.contains(name)) fail("write_safetensors: tensor \"", name, "\" given twice");
-    contiguous.push_back(tensor.is_contiguous() ? tensor : tensor.clone());
-    const std::uint64_t size = tensor.nbytes();
-    header[name] = {{"dtype", dtype_name(tensor.dtype())},
-                    {"shape", tensor.shape()},
-                    {"data_offsets", {offset, offset + size}}};
+  for (const TensorDeclaration& tensor : tensors) {
+    if (tensor.name == "__metadata__")
+      fail("write_safetensors: a tensor cannot be named __metadata__");
+    if (header.contains(tensor.name))
+      fail("write_safetensors: tensor \"", tensor.name, "\" given twice");
+    std::uint64_t size = dtype_size(tensor.dtype);
+    for (const std::int64_t extent : tensor.shape) size *= static_cast<std::uint64_t>(extent);
+    header[tensor.name] = {{"dtype", dtype_name(tensor.dtype)},
+                           {"shape", tensor.shape},
+                           {"data_offsets", {offset, offset + size}}};
     offset += size;
   }
   std::string text;
@@ -223,14 +238,23 @@ void write_safetensors(const std::filesystem::path& path,
   }
   text.append((8 - text.size() % 8) % 8, ' ');  // pad so the data section starts 8-byte aligned
 
-  // All or nothing: a dump cut short by a full disk must not be left looking like a whole one.
+  // All or nothing: a file cut short by a full disk or an error must not be left looking whole.
   AtomicFile out(path);
   char length[8];
   const std::uint64_t header_size = text.size();
   for (int i = 0; i < 8; ++i) length[i] = static_cast<char>((header_size >> (8 * i)) & 0xff);
   out.write(length, sizeof length);
   out.write(text);
-  for (const Tensor& tensor : contiguous) out.write(tensor.raw_data(), tensor.nbytes());
+  for (const TensorDeclaration& declared : tensors) {
+    const Tensor produced = produce(declared);
+    if (produced.dtype() != declared.dtype || produced.shape() != declared.shape) {
+      fail("write_safetensors: tensor \"", declared.name, "\" was declared ",
+           dtype_name(declared.dtype), " ", shape_string(declared.shape), " but is ",
+           dtype_name(produced.dtype()), " ", shape_string(produced.shape()));
+    }
+    const Tensor contiguous = produced.is_contiguous() ? produced : produced.clone();
+    out.write(contiguous.raw_data(), contiguous.nbytes());
+  }
   out.commit();
 }
 

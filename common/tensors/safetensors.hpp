@@ -70,4 +70,21 @@ void write_safetensors(const std::filesystem::path& path,
                        const std::vector<std::pair<std::string, Tensor>>& tensors,
                        const std::map<std::string, std::string>& metadata = {});
 
+// What write_safetensors_streamed needs to know of a tensor before its bytes exist.
+struct TensorDeclaration {
+  std::string name;
+  DType dtype = DType::F32;  // a safetensors type (not block-quantized: store those as U8)
+  Shape shape;
+};
+
+// The same file, written without holding every tensor at once: the header is built from the
+// declarations, then produce(declaration) is called for one tensor at a time (in file order) and
+// its bytes written before the next is made. Chapter 12's quantizer streams a checkpoint larger
+// than memory this way. A produced tensor that differs from its declaration is an Error (and no
+// file is left).
+void write_safetensors_streamed(const std::filesystem::path& path,
+                                std::vector<TensorDeclaration> tensors,
+                                const std::map<std::string, std::string>& metadata,
+                                const std::function<Tensor(const TensorDeclaration&)>& produce);
+
 }  // namespace llama4
