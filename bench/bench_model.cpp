@@ -1,7 +1,9 @@
 // Chapter 08 benchmarks: decode and prefill speed of the whole model on synthetic Llama 4 shapes
 // (common/model/synthetic_model.hpp), next to this machine's ceilings measured in the same process.
+// Chapter 12 adds the same model with its weights quantized (1b/q8_0, 1b/q4_0, 1b/q4_1).
 //
-//   build/bin/bench_model                                  100m and 1b
+//   build/bin/bench_model                                  100m and 1b, bf16 and quantized
+//   build/bin/bench_model --benchmark_filter='1b'          the 1b model in each format
 //   build/bin/bench_model --benchmark_filter=scout_layer   one full-size Scout layer (8.6 GB of
 //   weights)
 //
@@ -17,16 +19,26 @@
 #include "bench/report.hpp"
 #include "common/model/model.hpp"
 #include "common/model/synthetic_model.hpp"
+#include "common/quantization/block_formats.hpp"
+#include "common/quantization/quantized_checkpoint.hpp"
 
 namespace llama4 {
 namespace {
 
-const Model& synthetic(const std::string& name) {
+// "1b" (bf16, as made) or "1b/q4_0" (the same weights quantized, chapter 12). Made once, kept.
+const Model& synthetic(const std::string& name_and_format) {
   static std::map<std::string, std::unique_ptr<Model>> models;
-  auto& slot = models[name];
+  auto& slot = models[name_and_format];
   if (!slot) {
+    const std::size_t slash = name_and_format.find('/');
+    const std::string name = name_and_format.substr(0, slash);
     const ModelConfig config = synthetic_config(name);
-    slot = std::make_unique<Model>(config, synthetic_checkpoint(config, 1));
+    Checkpoint checkpoint = synthetic_checkpoint(config, 1);
+    if (slash != std::string::npos) {
+      const DType format = parse_quantization_format(name_and_format.substr(slash + 1));
+      checkpoint = quantize_checkpoint(checkpoint, {format});
+    }
+    slot = std::make_unique<Model>(config, std::move(checkpoint));
   }
   return *slot;
 }
@@ -89,11 +101,35 @@ BENCHMARK_CAPTURE(BM_Decode, 1b, std::string("1b"))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(3.0);
+BENCHMARK_CAPTURE(BM_Decode, 1b/q8_0, std::string("1b/q8_0"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(3.0);
+BENCHMARK_CAPTURE(BM_Decode, 1b/q4_0, std::string("1b/q4_0"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(3.0);
+BENCHMARK_CAPTURE(BM_Decode, 1b/q4_1, std::string("1b/q4_1"))
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(3.0);
 BENCHMARK_CAPTURE(BM_Prefill, 100m, std::string("100m"))
     ->Arg(128)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
 BENCHMARK_CAPTURE(BM_Prefill, 1b, std::string("1b"))
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Prefill, 1b/q8_0, std::string("1b/q8_0"))
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Prefill, 1b/q4_0, std::string("1b/q4_0"))
+    ->Arg(128)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime();
+BENCHMARK_CAPTURE(BM_Prefill, 1b/q4_1, std::string("1b/q4_1"))
     ->Arg(128)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -228,7 +228,7 @@ TEST_F(BrokenModelDirectory, UnsupportedDtype) {
     tensors.emplace_back(name, t);
   }
   write_safetensors(directory_ / "model.safetensors", tensors);
-  expect_load_error("has dtype I32; only F32, BF16 and F16 weights are supported");
+  expect_load_error("has dtype I32; only F32, BF16 and F16 weights");
 }
 
 TEST_F(BrokenModelDirectory, MissingConfig) {
