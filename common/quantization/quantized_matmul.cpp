@@ -3,12 +3,14 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <vector>
 
 #if defined(__F16C__)
 #include <immintrin.h>
 #endif
 
 #include "common/quantization/block_formats.hpp"
+#include "common/quantization/integer_dot.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
@@ -116,11 +118,27 @@ void tile_4x4(const float* x, const Block* weight, float* y, std::int64_t blocks
   }
 }
 
+// Decode, kernel v2 (integer_dot.hpp): x's rows quantized once, then integer dot products.
+template <class Block>
+void integer_linear_kernel(const float* x, const Block* weight, float* y, std::int64_t rows,
+                           std::int64_t in, std::int64_t out) {
+  const std::int64_t blocks = in / kQuantBlock;
+  std::vector<ActivationBlock> x_blocks(static_cast<std::size_t>(rows * blocks));
+  for (std::int64_t r = 0; r < rows; ++r) quantize_activations(x + r * in, in, x_blocks.data() + r * blocks);
+#pragma omp parallel for schedule(static) if (rows * in * out > (1 << 16))
+  for (std::int64_t o = 0; o < out; ++o) {
+    for (std::int64_t r = 0; r < rows; ++r)
+      y[r * out + o] = integer_dot(weight + o * blocks, x_blocks.data() + r * blocks, blocks);
+  }
+}
+
 // Threads split the output features, as in the bf16 kernel; whole 4 x 4 tiles where there are
-// four rows of x, dot products for the rest.
+// four rows of x, dot products for the rest. Decode (fewer than four rows) takes kernel v2 where
+// the CPU has it.
 template <class Block>
 void linear_kernel(const float* x, const Block* weight, float* y, std::int64_t rows,
                    std::int64_t in, std::int64_t out) {
+  if (rows < 4 && using_integer_dot()) return integer_linear_kernel(x, weight, y, rows, in, out);
   const std::int64_t blocks = in / kQuantBlock;
   const std::int64_t tiled_rows = rows / 4 * 4;
 #pragma omp parallel for schedule(static) if (rows * in * out > (1 << 16))

@@ -1,16 +1,20 @@
 // Chapter 12: the quantized matrix product against dequantize-then-f32.
 //
 // The reference is the plain f32 product of the dequantized weights (Tensor::to(F32) then the f32
-// kernel): the same numbers in another order, so the two agree to f32 rounding. Odd shapes reach
-// every path: one to nine rows (decode's dot products and prefill's 4 x 4 tiles, with leftovers),
-// output counts that are not multiples of four, one block and several per row.
+// kernel). Kernel v1 multiplies the same numbers in another order, so the two agree to f32
+// rounding. Kernel v2 (decode's integer dot product) also rounds x to int8 per block, so it may
+// differ by what that rounding can cost: Σ_j |w_j| · (half of x's step), which the test computes.
+// Odd shapes reach every path: one to nine rows (decode's dot products and prefill's 4 x 4 tiles,
+// with leftovers), output counts that are not multiples of four, one block and several per row.
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <cmath>
 #include <random>
 #include <vector>
 
 #include "common/quantization/block_formats.hpp"
+#include "common/quantization/integer_dot.hpp"
 #include "common/quantization/quantized_matmul.hpp"
 #include "common/tensors/matmul.hpp"
 #include "common/tensors/tensor.hpp"
@@ -26,19 +30,53 @@ Tensor random_matrix(std::int64_t rows, std::int64_t columns, std::uint32_t seed
   return Tensor::from_values({rows, columns}, values);
 }
 
-TEST(QuantizedLinear, EqualsTheProductOfTheDequantizedWeightsOnOddShapes) {
+// How far kernel v2 may be from the reference at y[r, o]: each block's x rounded to int8 moves
+// each x_j by at most half its step max|x_block| / 127.
+double activation_rounding_bound(const Tensor& x, const Tensor& dequantized, std::int64_t r,
+                                 std::int64_t o) {
+  const std::int64_t in = x.dim(1);
+  double bound = 0;
+  for (std::int64_t b = 0; b < in; b += kQuantBlock) {
+    double largest = 0, weights = 0;
+    for (std::int64_t j = b; j < b + kQuantBlock; ++j) {
+      largest = std::max<double>(largest, std::fabs(x.at({r, j})));
+      weights += std::fabs(dequantized.at({o, j}));
+    }
+    bound += weights * largest / 127.0 / 2.0;
+  }
+  return bound;
+}
+
+class QuantizedKernels : public ::testing::TestWithParam<QuantizedKernel> {
+ protected:
+  void SetUp() override {
+    if (GetParam() == QuantizedKernel::integer_dot) {
+      set_quantized_kernel(QuantizedKernel::automatic);
+      if (!using_integer_dot()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI: kernel v2 does not run";
+    }
+    set_quantized_kernel(GetParam());
+  }
+  void TearDown() override { set_quantized_kernel(QuantizedKernel::automatic); }
+};
+
+TEST_P(QuantizedKernels, EqualTheProductOfTheDequantizedWeightsOnOddShapes) {
   for (const DType format : {DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
-    for (const std::int64_t rows : {1, 3, 4, 5, 9}) {
+    for (const std::int64_t rows : {1, 2, 3, 4, 5, 9}) {
       for (const std::int64_t out : {1, 3, 5, 17}) {
         for (const std::int64_t in : {32, 96, 160}) {
           const Tensor x = random_matrix(rows, in, 1);
           const Tensor weight = random_matrix(out, in, 2, 0.3f).to(format);
+          const Tensor dequantized = weight.to(DType::F32);
           const Tensor ours = linear(x, weight);
-          const Tensor reference = linear(x, weight.to(DType::F32));
+          const Tensor reference = linear(x, dequantized);
+          const bool integer = GetParam() == QuantizedKernel::integer_dot && rows < 4;
           for (std::int64_t r = 0; r < rows; ++r) {
             for (std::int64_t o = 0; o < out; ++o) {
               const float expected = reference.at({r, o});
-              ASSERT_NEAR(ours.at({r, o}), expected, 1e-5f * (std::fabs(expected) + in))
+              const double allowed =
+                  1e-5 * (std::fabs(expected) + static_cast<double>(in)) +
+                  (integer ? activation_rounding_bound(x, dequantized, r, o) : 0.0);
+              ASSERT_NEAR(ours.at({r, o}), expected, allowed)
                   << dtype_name(format) << " rows " << rows << " out " << out << " in " << in
                   << " at [" << r << ", " << o << "]";
             }
@@ -47,6 +85,45 @@ TEST(QuantizedLinear, EqualsTheProductOfTheDequantizedWeightsOnOddShapes) {
       }
     }
   }
+}
+
+// The bound above must not be so loose that it hides a wrong kernel: on typical data v2's actual
+// error is a small part of it, and far below the size of the outputs.
+TEST_P(QuantizedKernels, DecodeErrorIsSmallAgainstTheOutputs) {
+  const Tensor x = random_matrix(1, 1024, 8);
+  const Tensor weight = random_matrix(64, 1024, 9).to(DType::Q4_0);
+  const Tensor ours = linear(x, weight), reference = linear(x, weight.to(DType::F32));
+  double error = 0, size = 0;
+  for (std::int64_t i = 0; i < ours.numel(); ++i) {
+    error += std::pow(ours.flat(i) - reference.flat(i), 2);
+    size += std::pow(reference.flat(i), 2);
+  }
+  EXPECT_LT(std::sqrt(error / size), GetParam() == QuantizedKernel::integer_dot ? 0.01 : 1e-6);
+}
+
+INSTANTIATE_TEST_SUITE_P(Kernels, QuantizedKernels,
+                         ::testing::Values(QuantizedKernel::dequantize_to_float,
+                                           QuantizedKernel::integer_dot),
+                         [](const auto& kernel) {
+                           return kernel.param == QuantizedKernel::integer_dot ? "V2IntegerDot"
+                                                                             : "V1Float";
+                         });
+
+TEST(ActivationBlocks, HoldTheRoundedValuesAndTheirSum) {
+  std::vector<float> x(64);
+  for (int i = 0; i < 64; ++i) x[static_cast<std::size_t>(i)] = static_cast<float>(i - 20) * 0.5f;
+  ActivationBlock blocks[2];
+  quantize_activations(x.data(), 64, blocks);
+  EXPECT_FLOAT_EQ(blocks[0].scale, 10.0f / 127.0f);  // block 0: -10 .. 5.5
+  EXPECT_EQ(blocks[0].values[0], -127);
+  int sum = 0;
+  for (int j = 0; j < 32; ++j) {
+    sum += blocks[0].values[j];
+    EXPECT_NEAR(blocks[0].values[j] * blocks[0].scale, x[static_cast<std::size_t>(j)],
+                blocks[0].scale / 2 + 1e-6f);
+  }
+  EXPECT_EQ(blocks[0].sum, sum);
+  EXPECT_EQ(blocks[1].values[31], 127);  // block 1: 6 .. 21.5, the largest on 127
 }
 
 // Large enough for the threads to split the work.

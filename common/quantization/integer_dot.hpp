@@ -1,0 +1,49 @@
+// Decode's quantized dot product in integers (chapter 12, kernel v2).
+//
+// Kernel v1 (quantized_matmul.cpp) turns every weight back into a float before multiplying: two or
+// three vector instructions per 16 weights on top of the multiply-add, which made decode compute-
+// bound at ~85 GFLOP/s on this CPU, well short of what memory could feed it. v2 does what llama.cpp
+// does: it quantizes the ACTIVATION row x too, once per row (blocks of 32, an int8 each and a
+// float scale), and multiplies int8 by int8, summing in int32. AVX-512 VNNI does 32 such products
+// into 8 sums in ONE instruction (vpdpbusd), so a block costs a handful of instructions:
+//
+//   Σ_j w_j x_j ≈ d_w · d_x · Σ_j q_w[j] · q_x[j]            (Q8_0, Q4_0: q_w = nibble - 8)
+//   Σ_j (d_w q_w[j] + m) x_j ≈ d_w d_x Σ_j q_w[j] q_x[j] + m · d_x · Σ_j q_x[j]      (Q4_1)
+//
+// vpdpbusd multiplies an UNSIGNED byte by a signed one. Q4_1's nibbles are unsigned already; for
+// signed weights the sign is moved onto x first: q_w · q_x = |q_w| · (q_x · sign(q_w)).
+//
+// The price is x's own rounding (half a step of max|x_block| / 127), which the tests bound. It runs
+// where the CPU has AVX-512 VNNI (checked at run time); elsewhere v1 runs.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "common/quantization/block_formats.hpp"
+
+namespace llama4 {
+
+// x quantized for the integer dot product: like a Q8_0 block, with an f32 scale and the sum of
+// its values (for Q4_1's minimum).
+struct ActivationBlock {
+  float scale;
+  std::int32_t sum;
+  std::int8_t values[kQuantBlock];
+};
+
+// x: [n] (n a multiple of 32) -> n / 32 blocks, written to `blocks`.
+void quantize_activations(const float* x, std::int64_t n, ActivationBlock* blocks);
+
+// Which kernel quantized_linear uses for decode. automatic: v2 where the CPU can, else v1.
+enum class QuantizedKernel { automatic, dequantize_to_float, integer_dot };
+void set_quantized_kernel(QuantizedKernel kernel);  // for tests and benchmarks
+// True when decode will use the integer dot product (chosen, and the CPU has AVX-512 VNNI).
+bool using_integer_dot();
+
+// Σ over `blocks` blocks of w · x (the integer kernels; call only when using_integer_dot()).
+float integer_dot(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks);
+float integer_dot(const BlockQ4_0* w, const ActivationBlock* x, std::int64_t blocks);
+float integer_dot(const BlockQ4_1* w, const ActivationBlock* x, std::int64_t blocks);
+
+}  // namespace llama4
