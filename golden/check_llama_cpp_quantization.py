@@ -1,3 +1,4 @@
+#!/usr/bin/env python3
 """Cross-check our Q8_0 / Q4_0 / Q4_1 block quantization against llama.cpp's own library.
 
 What it checks

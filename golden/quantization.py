@@ -123,6 +123,14 @@ def input_rows():
     edge[192:224] = 7.0  # block 6: constant (Q4_1: d = 0)
     edge[224:256] = rng.standard_normal(32) * 500.0  # block 7: large weights
     rows.append(edge)
+    ties = np.zeros(256)  # values on the rounding boundaries, where the formulas' details show
+    ties[0:32] = -8.0 + 0.5 * np.arange(32)  # Q4_0 with d = 1: x + 8.5 lands on integers
+    ties[32:64] = np.minimum(0.5 * np.arange(32), 15.0)  # Q4_1 with d = 1, m = 0
+    ties[64] = 127.0  # Q8_0 with d = 1; then just under and just over the .5 boundary
+    ties[65:69] = [np.float32(0.49999997), -np.float32(0.49999997), 2.5, -2.5]
+    ties[96] = 8.0  # Q4_0 with a positive extreme: d = -1, and -8 is clamped from 16 to 15
+    ties[97] = -8.0
+    rows.append(ties)
     return np.stack(rows).astype(np.float32)
 
 

@@ -47,7 +47,7 @@ struct Options {
   std::string formats = "q8_0,q4_0,q4_1";  // --formats
   std::string tokenizer;      // --tokenizer PATH
   bool keep_lm_head = false;  // --keep-lm-head
-  std::int64_t max_tokens = 8192;             // --max-tokens
+  std::optional<std::int64_t> max_tokens;      // --max-tokens (default 8192; synthetic: 1024)
   std::optional<std::int64_t> context_length;  // --ctx
   std::optional<int> threads;
 };
@@ -113,8 +113,14 @@ void show_one_block(const Checkpoint& checkpoint) {
 // reference logits golden/trained_model_logits.py wrote (Genesis 10, never trained on).
 std::vector<std::int32_t> evaluation_tokens(const Options& options, const ModelConfig& config,
                                             std::string& description) {
+  const std::int64_t max_tokens = options.max_tokens.value_or(options.synthetic.empty() ? 8192 : 1024);
   std::vector<std::int32_t> ids;
-  if (options.text.empty()) {
+  if (options.text.empty() && !options.synthetic.empty()) {
+    // Random weights predict nothing in particular, so any ids serve: bench_model's sequence.
+    for (std::int64_t i = 0; i < max_tokens; ++i)
+      ids.push_back(static_cast<std::int32_t>((i * 7919) % config.vocab_size));
+    description = "token ids i * 7919 mod " + std::to_string(config.vocab_size);
+  } else if (options.text.empty()) {
     const SafetensorsFile passage(golden_data_dir() / "logits-llama4-bible.safetensors");
     const Tensor tokens = passage.tensor("tokens");
     ids.assign(tokens.data<std::int32_t>(), tokens.data<std::int32_t>() + tokens.numel());
@@ -130,8 +136,8 @@ std::vector<std::int32_t> evaluation_tokens(const Options& options, const ModelC
     ids = tokenizer.encode(read_regular_file(options.text), {.bos = true});
     description = options.text;
   }
-  if (static_cast<std::int64_t>(ids.size()) > options.max_tokens)
-    ids.resize(static_cast<std::size_t>(options.max_tokens));
+  if (static_cast<std::int64_t>(ids.size()) > max_tokens)
+    ids.resize(static_cast<std::size_t>(max_tokens));
   for (const std::int32_t id : ids) {
     if (id < 0 || id >= config.vocab_size)
       fail("token id ", id, " is outside this model's vocabulary of ", config.vocab_size);
@@ -206,7 +212,7 @@ int evaluate(const Options& options) {
                 dtype_name(formats[i]).data(), bits[i], sizes[i], r.mean_kl, r.p99_kl,
                 100 * r.top1_agreement, r.variant_perplexity);
   }
-  std::printf("\nKL: nats, over %lld predicted positions; bits/weight over the quantized matrices\n",
+  std::printf("\nKL: nats, over %lld predicted positions; bits/weight over the matrices a format may quantize\n",
               static_cast<long long>(results.front().positions));
   return 0;
 }
@@ -231,11 +237,14 @@ int main(int argc, char** argv) {
   format->needs(out);
   out->needs(format);
   out->excludes(synthetic);
-  app.add_option("--text", options.text, "the text to evaluate on (default: a validation passage)");
+  app.add_option("--text", options.text,
+                 "the text to evaluate on (default: a validation passage; synthetic models: "
+                 "token ids i * 7919 mod vocabulary)");
   app.add_option("--formats", options.formats, "formats to compare, comma-separated");
   app.add_option("--tokenizer", options.tokenizer, "tokenizer for --text");
   app.add_flag("--keep-lm-head", options.keep_lm_head, "leave the LM head in bf16");
-  app.add_option("--max-tokens", options.max_tokens, "evaluate on at most N tokens of the text")
+  app.add_option("--max-tokens", options.max_tokens,
+                 "evaluate on at most N tokens (default 8192; synthetic models: 1024)")
       ->check(integer_in(2, kLongestContext));
   command_line.add_context_length(options.context_length, "512: the window of the evaluation");
   command_line.add_threads(options.threads);

@@ -3,6 +3,8 @@
 #include <algorithm>
 #include <array>
 #include <cstring>
+#include <string>
+#include <vector>
 
 #include "common/quantization/block_formats.hpp"
 #include "common/tensors/error.hpp"
@@ -14,24 +16,40 @@ bool ends_with(std::string_view text, std::string_view suffix) {
   return text.size() >= suffix.size() && text.substr(text.size() - suffix.size()) == suffix;
 }
 
-// [rows, columns] -> [columns, rows] as a contiguous F32 matrix, in tiles so both sides stay in
-// cache.
-Tensor transposed_f32(const Tensor& matrix) {
-  const std::int64_t rows = matrix.dim(0), columns = matrix.dim(1);
-  const Tensor source = matrix.to(DType::F32);
-  Tensor result = Tensor::zeros({columns, rows});
-  const float* in = source.data<float>();
-  float* out = result.mutable_data<float>();
+// One expert, stored [in, out], quantized as [out, in] into `blocks`: transposed through one f32
+// buffer (reused from expert to expert: large fresh allocations cost more than the work on some
+// machines), 64 input rows at a time, then each output row quantized.
+void quantize_transposed(const Tensor& expert, DType format, std::vector<float>& transposed,
+                         std::byte* blocks) {
+  const std::int64_t in = expert.dim(0), out = expert.dim(1);
+  transposed.resize(static_cast<std::size_t>(in * out));
   constexpr std::int64_t kTile = 64;
-  for (std::int64_t r0 = 0; r0 < rows; r0 += kTile) {
-    for (std::int64_t c0 = 0; c0 < columns; c0 += kTile) {
-      for (std::int64_t r = r0; r < std::min(r0 + kTile, rows); ++r) {
-        for (std::int64_t c = c0; c < std::min(c0 + kTile, columns); ++c)
-          out[c * rows + r] = in[r * columns + c];
+  for (std::int64_t i0 = 0; i0 < in; i0 += kTile) {
+    const std::int64_t i1 = std::min(i0 + kTile, in);
+    const Tensor rows = expert.slice(0, i0, i1).to(DType::F32);  // [i1 - i0, out]
+    const float* source = rows.data<float>();
+    for (std::int64_t o = 0; o < out; ++o) {
+      for (std::int64_t i = i0; i < i1; ++i)
+        transposed[static_cast<std::size_t>(o * in + i)] = source[(i - i0) * out + o];
+    }
+  }
+  const std::size_t row_bytes = dtype_bytes(format, in);
+  std::string first_error;
+  std::int64_t error_row = out;
+#pragma omp parallel for schedule(static)
+  for (std::int64_t o = 0; o < out; ++o) {
+    try {
+      quantize_row(transposed.data() + o * in, in, format,
+                   blocks + static_cast<std::size_t>(o) * row_bytes);
+    } catch (const Error& error) {
+#pragma omp critical
+      if (o < error_row) {
+        error_row = o;
+        first_error = "output " + std::to_string(o) + ": " + error.what();
       }
     }
   }
-  return result;
+  if (!first_error.empty()) fail(first_error);
 }
 
 }  // namespace
@@ -79,10 +97,15 @@ Tensor quantize_weight(std::string_view name, const Tensor& weight, DType format
   try {
     if (!is_input_major(name)) return weight.to(format);
     // Experts: one [in, out] matrix at a time, transposed to [out, in], then quantized.
+    std::vector<float> transposed;
     for (std::int64_t e = 0; e < weight.dim(0); ++e) {
-      const Tensor expert = transposed_f32(weight.select(e)).to(format);  // [out, in]
-      std::memcpy(result.mutable_raw_data() + e * static_cast<std::int64_t>(expert.nbytes()),
-                  expert.raw_data(), expert.nbytes());
+      try {
+        const std::ptrdiff_t offset = result.select(e).raw_data() - result.raw_data();
+        quantize_transposed(weight.select(e), format, transposed,
+                            result.mutable_raw_data() + offset);
+      } catch (const Error& error) {
+        fail("expert ", e, ", ", error.what());
+      }
     }
   } catch (const Error& error) {
     fail("tensor \"", name, "\": ", error.what());

@@ -346,30 +346,51 @@ Tensor Tensor::to(DType dtype) const {
     std::memcpy(result.data_, data_, nbytes());
     return result;
   }
-  if (is_block_quantized(dtype) || is_block_quantized(dtype_)) {
-    // Quantize or dequantize one row (the last dimension) at a time, through f32.
+  if (is_block_quantized(dtype) || is_block_quantized(dtype_) || is_contiguous()) {
+    // One row (the last dimension) at a time, through f32: quantized or dequantized where either
+    // side is a block type, converted element by element otherwise. The rows are split across
+    // threads (quantizing Scout is 100 billion weights). An error cannot leave an OpenMP
+    // loop as an exception, so the one of the lowest row is kept and thrown after it.
     const std::int64_t row = shape_.empty() ? 1 : shape_.back();
-    std::vector<float> values(static_cast<std::size_t>(row));
-    for (std::int64_t r = 0; r * row < count; ++r) {
-      if (is_contiguous()) {
-        read_row_as_float(data_ + byte_offset(r * row, dtype_), row, dtype_, values.data());
-      } else {
-        for (std::int64_t i = 0; i < row; ++i) values[static_cast<std::size_t>(i)] = flat(r * row + i);
-      }
-      std::byte* destination = result.data_ + byte_offset(r * row, dtype);
-      if (!is_block_quantized(dtype)) {
-        for (std::int64_t i = 0; i < row; ++i) {
-          store_from_float(destination + byte_offset(i, dtype), dtype,
-                           values[static_cast<std::size_t>(i)]);
+    const std::int64_t rows = row > 0 ? count / row : 0;
+    std::string first_error;
+    std::int64_t error_row = rows;
+#pragma omp parallel if (count > (1 << 16))
+    {
+      std::vector<float> values(static_cast<std::size_t>(row));
+#pragma omp for schedule(static)
+      for (std::int64_t r = 0; r < rows; ++r) {
+        try {
+          std::byte* destination = result.data_ + byte_offset(r * row, dtype);
+          if (is_contiguous()) {
+            read_row_as_float(data_ + byte_offset(r * row, dtype_), row, dtype_, values.data());
+          } else {
+            for (std::int64_t i = 0; i < row; ++i)
+              values[static_cast<std::size_t>(i)] = flat(r * row + i);
+          }
+          if (is_block_quantized(dtype)) {
+            try {
+              quantize_row(values.data(), row, dtype, destination);
+            } catch (const Error& error) {
+              fail("row ", r, " of a ", shape_string(shape_), " tensor: ", error.what());
+            }
+          } else if (dtype == DType::F32) {
+            std::memcpy(destination, values.data(), values.size() * sizeof(float));
+          } else {
+            const auto size = static_cast<std::int64_t>(dtype_size(dtype));
+            for (std::int64_t i = 0; i < row; ++i)
+              store_from_float(destination + i * size, dtype, values[static_cast<std::size_t>(i)]);
+          }
+        } catch (const Error& error) {
+#pragma omp critical
+          if (r < error_row) {
+            error_row = r;
+            first_error = error.what();
+          }
         }
-        continue;
-      }
-      try {
-        quantize_row(values.data(), row, dtype, destination);
-      } catch (const Error& error) {
-        fail("row ", r, " of a ", shape_string(shape_), " tensor: ", error.what());
       }
     }
+    if (!first_error.empty()) fail(first_error);
     return result;
   }
   const auto element_size = static_cast<std::int64_t>(dtype_size(dtype));

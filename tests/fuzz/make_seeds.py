@@ -75,6 +75,43 @@ def small_model():
     return config, tensors
 
 
+def read_safetensors(data):
+    """The bytes of a safetensors file -> [(name, dtype, shape, raw bytes)] in file order."""
+    (length,) = struct.unpack("<Q", data[:8])
+    header = json.loads(data[8:8 + length])
+    header.pop("__metadata__", None)
+    start = 8 + length
+    return [(name, entry["dtype"], entry["shape"],
+             data[start + entry["data_offsets"][0]:start + entry["data_offsets"][1]])
+            for name, entry in sorted(header.items(), key=lambda item: item[1]["data_offsets"][0])]
+
+
+def q8_0_blocks(values):
+    """floats (a multiple of 32) -> Q8_0 blocks: f16 scale max|x| / 127, then round(x / scale)."""
+    out = b""
+    for b in range(0, len(values), 32):
+        block = values[b:b + 32]
+        d = max(abs(v) for v in block) / 127.0
+        out += struct.pack("<e", d) + bytes((round(v / d) if d else 0) & 0xFF for v in block)
+    return out
+
+
+def quantized_tiny():
+    """The golden tiny checkpoint with layer 0's attention projections in Q8_0 (chapter 12): U8
+    blocks in the file, a quantization section in config.json naming their format and shape."""
+    config = json.loads(read(GOLDEN, "tiny", "config.json"))
+    tensors, listed = [], {}
+    for name, dtype, shape, raw in read_safetensors(read(GOLDEN, "tiny", "model.safetensors")):
+        if ".layers.0.self_attn." in name and dtype == "BF16":
+            values = [struct.unpack("<f", b"\0\0" + raw[i:i + 2])[0] for i in range(0, len(raw), 2)]
+            raw = q8_0_blocks(values)
+            listed[name] = {"format": "Q8_0", "shape": shape}
+            shape, dtype = shape[:-1] + [shape[-1] // 32 * 34], "U8"
+        tensors.append((name, dtype, shape, raw))
+    config["quantization"] = {"format": "Q8_0", "lm_head": True, "tensors": listed}
+    return json.dumps(config).encode(), safetensors(tensors, {"format": "pt"})
+
+
 def deep(depth=100):
     return "[" * depth + "1" + "]" * depth
 
@@ -118,6 +155,8 @@ def main(out):
         SEPARATOR.join([config, index, shards[0], shards[1]]))
     add("fuzz_checkpoint_directory", "tiny",
         read(GOLDEN, "tiny", "config.json") + SEPARATOR + read(GOLDEN, "tiny", "model.safetensors"))
+    quantized_config, quantized_weights = quantized_tiny()  # chapter 12's quantization section
+    add("fuzz_checkpoint_directory", "tiny-q8_0", quantized_config + SEPARATOR + quantized_weights)
 
     # multiple-choice questions (JSON Lines)
     add("fuzz_multiple_choice", "cloze", read(ROOT, "golden", "eval", "bible-cloze.jsonl"))

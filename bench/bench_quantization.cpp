@@ -1,0 +1,68 @@
+// Chapter 12 benchmarks: the quantized matrix product, kernel by kernel (v1: dequantize to floats
+// in registers; v2: int8 x int8 with AVX-512 VNNI, decode only), beside bf16 on the same matrix and
+// this machine's ceilings measured in the same process.
+//
+//   build/bin/bench_quantization
+//
+// The matrix is 4096 x 5120 like chapter 01's BM_Linear (Scout's hidden size). Decode (one row of
+// x) should be bounded by memory: "GB/s" counts the weight bytes read, in the format's own size, so
+// of_bandwidth near 1 means the kernel keeps up with memory. Prefill (64 rows) is judged by of_peak.
+#include <benchmark/benchmark.h>
+
+#include <random>
+
+#include "bench/ceilings.hpp"
+#include "bench/report.hpp"
+#include "common/quantization/block_formats.hpp"
+#include "common/quantization/integer_dot.hpp"
+#include "common/tensors/matmul.hpp"
+#include "common/tensors/tensor.hpp"
+
+namespace llama4 {
+namespace {
+
+Tensor random_weights(std::int64_t out, std::int64_t in) {
+  std::mt19937 generator(42);
+  std::normal_distribution<float> normal(0.0f, 1.0f);
+  Tensor t = Tensor::zeros({out, in});
+  float* data = t.mutable_data<float>();
+  for (std::int64_t i = 0; i < t.numel(); ++i) data[i] = normal(generator);
+  return t;
+}
+
+// state.range(0): rows of x. `format`: BF16 or a block type. `kernel`: which quantized kernel.
+void BM_QuantizedLinear(benchmark::State& state, DType format, QuantizedKernel kernel) {
+  set_quantized_kernel(kernel == QuantizedKernel::integer_dot ? QuantizedKernel::automatic : kernel);
+  if (kernel == QuantizedKernel::integer_dot && !using_integer_dot()) {
+    state.SkipWithError("no AVX-512 VNNI on this CPU");
+    return;
+  }
+  set_quantized_kernel(kernel);
+  const std::int64_t rows = state.range(0), in = 5120, out = 4096;
+  const Tensor weights = random_weights(out, in).to(format);
+  const Tensor x = random_weights(rows, in);
+  Tensor y = Tensor::zeros({rows, out});
+  const bench::Stopwatch stopwatch;
+  for (auto _ : state) linear(x, weights, y);
+  bench::report_bandwidth(state, static_cast<double>(weights.nbytes()), stopwatch);
+  bench::report_flops(state, 2.0 * static_cast<double>(rows * out * in), stopwatch);
+  set_quantized_kernel(QuantizedKernel::automatic);
+}
+
+constexpr auto kFloat = QuantizedKernel::dequantize_to_float;
+constexpr auto kInteger = QuantizedKernel::integer_dot;
+
+BENCHMARK(bench::BM_Ceilings)->Iterations(1);
+BENCHMARK_CAPTURE(BM_QuantizedLinear, bf16, DType::BF16, kFloat)->Arg(1)->Arg(64);
+BENCHMARK_CAPTURE(BM_QuantizedLinear, q8_0_v1, DType::Q8_0, kFloat)->Arg(1)->Arg(64);
+BENCHMARK_CAPTURE(BM_QuantizedLinear, q8_0_v2, DType::Q8_0, kInteger)->Arg(1);
+BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v1, DType::Q4_0, kFloat)->Arg(1)->Arg(64);
+BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v2, DType::Q4_0, kInteger)->Arg(1);
+BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_1_v1, DType::Q4_1, kFloat)->Arg(1)->Arg(64);
+BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_1_v2, DType::Q4_1, kInteger)->Arg(1);
+BENCHMARK(bench::BM_CeilingsAgain)->Iterations(1);
+
+}  // namespace
+}  // namespace llama4
+
+BENCHMARK_MAIN();
