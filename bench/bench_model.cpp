@@ -101,15 +101,15 @@ BENCHMARK_CAPTURE(BM_Decode, 1b, std::string("1b"))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(3.0);
-BENCHMARK_CAPTURE(BM_Decode, 1b/q8_0, std::string("1b/q8_0"))
+BENCHMARK_CAPTURE(BM_Decode, 1b / q8_0, std::string("1b/q8_0"))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(3.0);
-BENCHMARK_CAPTURE(BM_Decode, 1b/q4_0, std::string("1b/q4_0"))
+BENCHMARK_CAPTURE(BM_Decode, 1b / q4_0, std::string("1b/q4_0"))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(3.0);
-BENCHMARK_CAPTURE(BM_Decode, 1b/q4_1, std::string("1b/q4_1"))
+BENCHMARK_CAPTURE(BM_Decode, 1b / q4_1, std::string("1b/q4_1"))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(3.0);
@@ -121,15 +121,15 @@ BENCHMARK_CAPTURE(BM_Prefill, 1b, std::string("1b"))
     ->Arg(128)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Prefill, 1b/q8_0, std::string("1b/q8_0"))
+BENCHMARK_CAPTURE(BM_Prefill, 1b / q8_0, std::string("1b/q8_0"))
     ->Arg(128)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Prefill, 1b/q4_0, std::string("1b/q4_0"))
+BENCHMARK_CAPTURE(BM_Prefill, 1b / q4_0, std::string("1b/q4_0"))
     ->Arg(128)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();
-BENCHMARK_CAPTURE(BM_Prefill, 1b/q4_1, std::string("1b/q4_1"))
+BENCHMARK_CAPTURE(BM_Prefill, 1b / q4_1, std::string("1b/q4_1"))
     ->Arg(128)
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime();

@@ -6,7 +6,8 @@
 //
 // The matrix is 4096 x 5120 like chapter 01's BM_Linear (Scout's hidden size). Decode (one row of
 // x) should be bounded by memory: "GB/s" counts the weight bytes read, in the format's own size, so
-// of_bandwidth near 1 means the kernel keeps up with memory. Prefill (64 rows) is judged by of_peak.
+// of_bandwidth near 1 means the kernel keeps up with memory. Prefill (64 rows) is judged by
+// of_peak.
 #include <benchmark/benchmark.h>
 
 #include <random>
@@ -32,7 +33,8 @@ Tensor random_weights(std::int64_t out, std::int64_t in) {
 
 // state.range(0): rows of x. `format`: BF16 or a block type. `kernel`: which quantized kernel.
 void BM_QuantizedLinear(benchmark::State& state, DType format, QuantizedKernel kernel) {
-  set_quantized_kernel(kernel == QuantizedKernel::integer_dot ? QuantizedKernel::automatic : kernel);
+  set_quantized_kernel(kernel == QuantizedKernel::integer_dot ? QuantizedKernel::automatic
+                                                              : kernel);
   if (kernel == QuantizedKernel::integer_dot && !using_integer_dot()) {
     state.SkipWithError("no AVX-512 VNNI on this CPU");
     return;

@@ -39,14 +39,14 @@ using namespace llama4;
 namespace {
 
 struct Options {
-  std::string model;          // --model DIR (default: the trained model)
-  std::string synthetic;      // --synthetic NAME
-  std::string format;         // --format F (with --out)
-  std::string out;            // --out DIR2
-  std::string text;           // --text FILE
-  std::string formats = "q8_0,q4_0,q4_1";  // --formats
-  std::string tokenizer;      // --tokenizer PATH
-  bool keep_lm_head = false;  // --keep-lm-head
+  std::string model;                           // --model DIR (default: the trained model)
+  std::string synthetic;                       // --synthetic NAME
+  std::string format;                          // --format F (with --out)
+  std::string out;                             // --out DIR2
+  std::string text;                            // --text FILE
+  std::string formats = "q8_0,q4_0,q4_1";      // --formats
+  std::string tokenizer;                       // --tokenizer PATH
+  bool keep_lm_head = false;                   // --keep-lm-head
   std::optional<std::int64_t> max_tokens;      // --max-tokens (default 8192; synthetic: 1024)
   std::optional<std::int64_t> context_length;  // --ctx
   std::optional<int> threads;
@@ -62,8 +62,8 @@ void draw_progress(std::uint64_t done, std::uint64_t total) {
   const int filled = static_cast<int>(fraction * kWidth);
   std::fprintf(stderr, "\rquantizing [%s%s] %5.1f%% of %.2f GB",
                std::string(static_cast<std::size_t>(filled), '#').c_str(),
-               std::string(static_cast<std::size_t>(kWidth - filled), '.').c_str(),
-               100 * fraction, static_cast<double>(total) / 1e9);
+               std::string(static_cast<std::size_t>(kWidth - filled), '.').c_str(), 100 * fraction,
+               static_cast<double>(total) / 1e9);
   if (done >= total) std::fputc('\n', stderr);
 }
 
@@ -102,7 +102,8 @@ void show_one_block(const Checkpoint& checkpoint) {
     std::printf("  %-4s %2zu bytes  d = %+.6f", dtype_name(format).data(), block.size(),
                 to_float(reinterpret_cast<const BlockQ8_0*>(block.data())->scale));
     if (format == DType::Q4_1)
-      std::printf(" m = %+.4f", to_float(reinterpret_cast<const BlockQ4_1*>(block.data())->minimum));
+      std::printf(" m = %+.4f",
+                  to_float(reinterpret_cast<const BlockQ4_1*>(block.data())->minimum));
     std::printf("  ->");
     for (int j = 0; j < 8; ++j) std::printf(" %+.4f", dequantize_element(block.data(), format, j));
     std::printf(" ...\n");
@@ -113,7 +114,8 @@ void show_one_block(const Checkpoint& checkpoint) {
 // reference logits golden/trained_model_logits.py wrote (Genesis 10, never trained on).
 std::vector<std::int32_t> evaluation_tokens(const Options& options, const ModelConfig& config,
                                             std::string& description) {
-  const std::int64_t max_tokens = options.max_tokens.value_or(options.synthetic.empty() ? 8192 : 1024);
+  const std::int64_t max_tokens =
+      options.max_tokens.value_or(options.synthetic.empty() ? 8192 : 1024);
   std::vector<std::int32_t> ids;
   if (options.text.empty() && !options.synthetic.empty()) {
     // Random weights predict nothing in particular, so any ids serve: bench_model's sequence.
@@ -148,7 +150,8 @@ std::vector<std::int32_t> evaluation_tokens(const Options& options, const ModelC
 std::vector<DType> parse_formats(const std::string& list) {
   std::vector<DType> formats;
   std::stringstream stream(list);
-  for (std::string name; std::getline(stream, name, ',');) formats.push_back(parse_quantization_format(name));
+  for (std::string name; std::getline(stream, name, ',');)
+    formats.push_back(parse_quantization_format(name));
   if (formats.empty()) fail("--formats: no format given");
   return formats;
 }
@@ -178,9 +181,8 @@ int evaluate(const Options& options) {
     show_one_block(checkpoint);
   std::string description;
   const std::vector<std::int32_t> tokens = evaluation_tokens(options, config, description);
-  const std::int64_t window = options.context_length.value_or(
-      std::min<std::int64_t>({512, config.max_position_embeddings,
-                              static_cast<std::int64_t>(tokens.size())}));
+  const std::int64_t window = options.context_length.value_or(std::min<std::int64_t>(
+      {512, config.max_position_embeddings, static_cast<std::int64_t>(tokens.size())}));
 
   const std::vector<DType> formats = parse_formats(options.formats);
   std::vector<std::unique_ptr<CpuSession>> variants;
@@ -202,7 +204,8 @@ int evaluate(const Options& options) {
               description.c_str(), tokens.size(), static_cast<long long>(window),
               options.keep_lm_head ? ", LM head kept in bf16" : "");
   const std::vector<LogitAgreement> results = compare_logits(reference, variant_pointers, tokens);
-  std::printf("\n| format | bits/weight | size MB | mean KL | p99 KL | top-1 same | perplexity |\n");
+  std::printf(
+      "\n| format | bits/weight | size MB | mean KL | p99 KL | top-1 same | perplexity |\n");
   std::printf("|--------|------------:|--------:|--------:|-------:|-----------:|-----------:|\n");
   std::printf("| bf16   | %11.2f | %7.2f |       - |      - |          - | %10.3f |\n",
               reference_bits, reference_size, results.front().reference_perplexity);
@@ -212,8 +215,10 @@ int evaluate(const Options& options) {
                 dtype_name(formats[i]).data(), bits[i], sizes[i], r.mean_kl, r.p99_kl,
                 100 * r.top1_agreement, r.variant_perplexity);
   }
-  std::printf("\nKL: nats, over %lld predicted positions; bits/weight over the matrices a format may quantize\n",
-              static_cast<long long>(results.front().positions));
+  std::printf(
+      "\nKL: nats, over %lld predicted positions; bits/weight over the matrices a format may "
+      "quantize\n",
+      static_cast<long long>(results.front().positions));
   return 0;
 }
 
@@ -231,7 +236,8 @@ int main(int argc, char** argv) {
                          "golden/llama4-bible)");
   CLI::Option* synthetic = app.add_option("--synthetic", options.synthetic,
                                           "a synthetic model of that shape (random weights)");
-  CLI::Option* format = app.add_option("--format", options.format, "q8_0, q4_0 or q4_1 (with --out)");
+  CLI::Option* format =
+      app.add_option("--format", options.format, "q8_0, q4_0 or q4_1 (with --out)");
   CLI::Option* out =
       app.add_option("--out", options.out, "write the quantized checkpoint to this directory");
   format->needs(out);

@@ -146,9 +146,9 @@ void Model::for_each_weight_read_per_token(
   read(lm_head_, 1, 1);
   for (const DecoderLayer& layer : layers_) {
     const AttentionWeights& attention = layer.attention().weights();
-    for (const Tensor* tensor : {&layer.input_norm(), &layer.post_attention_norm(),
-                                 &attention.q_proj, &attention.k_proj, &attention.v_proj,
-                                 &attention.o_proj})
+    for (const Tensor* tensor :
+         {&layer.input_norm(), &layer.post_attention_norm(), &attention.q_proj, &attention.k_proj,
+          &attention.v_proj, &attention.o_proj})
       read(*tensor, 1, 1);
     const FeedForward& dense = layer.moe() ? layer.moe()->weights().shared_expert : *layer.mlp();
     for (const Tensor* tensor : {&dense.gate_proj, &dense.up_proj, &dense.down_proj})

@@ -54,9 +54,10 @@ void quantize_block_q4_0(const float* x, BlockQ4_0& block, std::int64_t index) {
   for (int j = 0; j < kQuantBlock / 2; ++j) {
     // x · (1/d) lies in [-8, 8]; + 8.5 and truncation rounds it to the nearest of 0..16; 16 (the
     // extreme's opposite, if it is as large) is clamped to 15.
-    const auto low = std::min(15, static_cast<int>(static_cast<std::int8_t>(x[j] * inverse + 8.5f)));
-    const auto high = std::min(
-        15, static_cast<int>(static_cast<std::int8_t>(x[j + 16] * inverse + 8.5f)));
+    const auto low =
+        std::min(15, static_cast<int>(static_cast<std::int8_t>(x[j] * inverse + 8.5f)));
+    const auto high =
+        std::min(15, static_cast<int>(static_cast<std::int8_t>(x[j + 16] * inverse + 8.5f)));
     block.nibbles[j] = static_cast<std::uint8_t>(low | (high << 4));
   }
 }
@@ -73,8 +74,8 @@ void quantize_block_q4_1(const float* x, BlockQ4_1& block, std::int64_t index) {
   block.scale = checked_scale(d, x, index, "scale");
   block.minimum = checked_scale(minimum, x, index, "minimum");
   for (int j = 0; j < kQuantBlock / 2; ++j) {
-    const auto low = std::min(
-        15, static_cast<int>(static_cast<std::int8_t>((x[j] - minimum) * inverse + 0.5f)));
+    const auto low =
+        std::min(15, static_cast<int>(static_cast<std::int8_t>((x[j] - minimum) * inverse + 0.5f)));
     const auto high = std::min(
         15, static_cast<int>(static_cast<std::int8_t>((x[j + 16] - minimum) * inverse + 0.5f)));
     block.nibbles[j] = static_cast<std::uint8_t>(low | (high << 4));
@@ -98,12 +99,14 @@ DType parse_quantization_format(std::string_view name) {
 }
 
 void quantize_row(const float* x, std::int64_t n, DType format, std::byte* blocks) {
-  if (!is_block_quantized(format)) fail("quantize_row: ", dtype_name(format), " is not a block format");
+  if (!is_block_quantized(format))
+    fail("quantize_row: ", dtype_name(format), " is not a block format");
   if (n % kQuantBlock != 0) {
     fail("a row of ", n, " weights is not a whole number of ", kQuantBlock, "-weight blocks");
   }
   for (std::int64_t i = 0; i < n; ++i) {
-    if (!std::isfinite(x[i])) fail("element ", i, " of the row is ", x[i], ": it cannot be quantized");
+    if (!std::isfinite(x[i]))
+      fail("element ", i, " of the row is ", x[i], ": it cannot be quantized");
   }
   for (std::int64_t b = 0; b < n / kQuantBlock; ++b) {
     const float* block_x = x + b * kQuantBlock;
@@ -145,11 +148,13 @@ float dequantize_element(const std::byte* block, DType format, int index) {
 }
 
 void dequantize_row(const std::byte* blocks, std::int64_t n, DType format, float* x) {
-  if (!is_block_quantized(format)) fail("dequantize_row: ", dtype_name(format), " is not a block format");
+  if (!is_block_quantized(format))
+    fail("dequantize_row: ", dtype_name(format), " is not a block format");
   const std::size_t block_bytes = dtype_bytes(format, kQuantBlock);
   for (std::int64_t b = 0; b < n / kQuantBlock; ++b) {
     const std::byte* block = blocks + static_cast<std::size_t>(b) * block_bytes;
-    for (int j = 0; j < kQuantBlock; ++j) x[b * kQuantBlock + j] = dequantize_element(block, format, j);
+    for (int j = 0; j < kQuantBlock; ++j)
+      x[b * kQuantBlock + j] = dequantize_element(block, format, j);
   }
 }
 

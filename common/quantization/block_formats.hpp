@@ -44,7 +44,7 @@ struct BlockQ8_0 {
   std::int8_t values[kQuantBlock];  // q: x ≈ d · q
 };
 struct BlockQ4_0 {
-  float16 scale;                         // d
+  float16 scale;                          // d
   std::uint8_t nibbles[kQuantBlock / 2];  // byte j: element j (low bits), j + 16 (high bits)
 };
 struct BlockQ4_1 {

@@ -21,7 +21,8 @@ std::atomic<QuantizedKernel> chosen_kernel{QuantizedKernel::automatic};
 
 bool cpu_has_vnni() {
 #if defined(LLAMA4_INTEGER_DOT)
-  static const bool has = __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
+  static const bool has =
+      __builtin_cpu_supports("avx512vnni") && __builtin_cpu_supports("avx512vl");
   return has;
 #else
   return false;
@@ -37,7 +38,8 @@ VNNI inline float sum_lanes(__m256 v) {
 
 // Σ_j a_j · b_j of 32 signed bytes each, as 8 int32 partial sums: |a| · (b with a's sign).
 VNNI inline __m256i signed_dot(__m256i a, __m256i b) {
-  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+  return _mm256_dpbusd_epi32(_mm256_setzero_si256(), _mm256_sign_epi8(a, a),
+                             _mm256_sign_epi8(b, a));
 }
 
 // A Q4 block's 32 nibbles as bytes 0..15, in element order: the low nibbles are elements 0..15,
@@ -80,9 +82,9 @@ VNNI float dot_q4_1(const BlockQ4_1* w, const ActivationBlock* x, std::int64_t b
   __m256 sum = _mm256_setzero_ps();
   float minimum_terms = 0.0f;  // Σ_b m_b · d_x · Σ q_x
   for (std::int64_t b = 0; b < blocks; ++b) {
-    const __m256i products = _mm256_dpbusd_epi32(_mm256_setzero_si256(),
-                                                  unpack_nibbles(w[b].nibbles),
-                                                  load_values(x[b].values));  // q_w is unsigned
+    const __m256i products =
+        _mm256_dpbusd_epi32(_mm256_setzero_si256(), unpack_nibbles(w[b].nibbles),
+                            load_values(x[b].values));  // q_w is unsigned
     const __m256 scale = _mm256_set1_ps(_cvtsh_ss(w[b].scale.bits) * x[b].scale);
     sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), scale, sum);
     minimum_terms += _cvtsh_ss(w[b].minimum.bits) * x[b].scale * static_cast<float>(x[b].sum);

@@ -28,9 +28,11 @@ std::span<const float> row(const Tensor& logits, std::int64_t r) {
 
 }  // namespace
 
-double kl_divergence(std::span<const float> reference_logits, std::span<const float> variant_logits) {
+double kl_divergence(std::span<const float> reference_logits,
+                     std::span<const float> variant_logits) {
   if (reference_logits.size() != variant_logits.size())
-    fail("kl_divergence: rows of ", reference_logits.size(), " and ", variant_logits.size(), " logits");
+    fail("kl_divergence: rows of ", reference_logits.size(), " and ", variant_logits.size(),
+         " logits");
   const std::vector<double> log_p = log_softmax(reference_logits);
   const std::vector<double> log_q = log_softmax(variant_logits);
   double kl = 0;

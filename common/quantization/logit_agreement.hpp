@@ -22,17 +22,18 @@
 namespace llama4 {
 
 struct LogitAgreement {
-  double mean_kl = 0;           // nats
-  double p99_kl = 0;            // 99th percentile over positions
+  double mean_kl = 0;  // nats
+  double p99_kl = 0;   // 99th percentile over positions
   double max_kl = 0;
-  double top1_agreement = 0;    // 0..1
+  double top1_agreement = 0;  // 0..1
   double reference_perplexity = 0;
   double variant_perplexity = 0;
   std::int64_t positions = 0;
 };
 
 // KL(P || Q) of the softmaxes of two rows of logits, in double precision.
-double kl_divergence(std::span<const float> reference_logits, std::span<const float> variant_logits);
+double kl_divergence(std::span<const float> reference_logits,
+                     std::span<const float> variant_logits);
 
 // The q-th quantile (0..1) of `values`, linear between the two nearest ranks (numpy's default).
 double quantile(std::vector<double> values, double q);

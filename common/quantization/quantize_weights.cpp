@@ -61,8 +61,8 @@ bool is_input_major(std::string_view name) {
 
 bool is_quantizable(std::string_view name, bool lm_head) {
   constexpr std::array<std::string_view, 10> kQuantized = {
-      "self_attn.q_proj.weight",   "self_attn.k_proj.weight",
-      "self_attn.v_proj.weight",   "self_attn.o_proj.weight",
+      "self_attn.q_proj.weight",       "self_attn.k_proj.weight",
+      "self_attn.v_proj.weight",       "self_attn.o_proj.weight",
       "feed_forward.gate_proj.weight", "feed_forward.up_proj.weight",
       "feed_forward.down_proj.weight", "shared_expert.gate_proj.weight",
       "shared_expert.up_proj.weight",  "shared_expert.down_proj.weight"};
@@ -80,13 +80,15 @@ std::optional<DType> quantized_format(std::string_view name, const QuantizationP
 
 Shape quantized_shape(std::string_view name, const Shape& stored_shape) {
   Shape shape = stored_shape;
-  if (is_input_major(name) && shape.size() >= 2) std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
+  if (is_input_major(name) && shape.size() >= 2)
+    std::swap(shape[shape.size() - 1], shape[shape.size() - 2]);
   return shape;
 }
 
 // [excerpt quantize_weight]
 Tensor quantize_weight(std::string_view name, const Tensor& weight, DType format) {
-  if (!is_block_quantized(format)) fail("quantize_weight: ", dtype_name(format), " is not a block format");
+  if (!is_block_quantized(format))
+    fail("quantize_weight: ", dtype_name(format), " is not a block format");
   const Shape shape = quantized_shape(name, weight.shape());
   if (shape.empty() || shape.back() % kQuantBlock != 0) {
     fail("tensor \"", name, "\" ", shape_string(weight.shape()), " cannot be quantized to ",

@@ -50,11 +50,11 @@ Checkpoint quantize_checkpoint(const Checkpoint& source, const QuantizationPlan&
                                   std::move(tensors));
 }
 
-void write_quantized_checkpoint(const std::filesystem::path& model, const std::filesystem::path& out,
-                                const QuantizationPlan& plan, const QuantizeProgress& progress) {
+void write_quantized_checkpoint(const std::filesystem::path& model,
+                                const std::filesystem::path& out, const QuantizationPlan& plan,
+                                const QuantizeProgress& progress) {
   std::error_code error;
-  if (std::filesystem::exists(out) &&
-      std::filesystem::equivalent(model, out, error)) {
+  if (std::filesystem::exists(out) && std::filesystem::equivalent(model, out, error)) {
     fail("the output directory ", out, " is the model directory: choose another");
   }
   const Checkpoint source = Checkpoint::open(model);
@@ -77,8 +77,9 @@ void write_quantized_checkpoint(const std::filesystem::path& model, const std::f
     }
     const Shape shape = quantized_shape(name, entry.shape);
     if (shape.size() < 2 || shape.back() % kQuantBlock != 0) {
-      fail("tensor \"", name, "\" ", shape_string(entry.shape), " cannot be quantized: its rows of ",
-           shape.empty() ? 0 : shape.back(), " inputs are not whole ", kQuantBlock, "-weight blocks");
+      fail("tensor \"", name, "\" ", shape_string(entry.shape),
+           " cannot be quantized: its rows of ", shape.empty() ? 0 : shape.back(),
+           " inputs are not whole ", kQuantBlock, "-weight blocks");
     }
     declarations.push_back({name, DType::U8, stored_shape(shape, *format)});
     listed[name] = {{"format", dtype_name(*format)}, {"shape", shape}};
@@ -155,8 +156,8 @@ Checkpoint open_checkpoint(const std::filesystem::path& directory) {
       shape.push_back(*value);
     }
     if (shape.size() < 2 || shape.size() > 3 || shape.back() % kQuantBlock != 0) {
-      fail(what, ": shape ", shape_string(shape), " is not a matrix (or stack of matrices) of whole ",
-           kQuantBlock, "-weight rows");
+      fail(what, ": shape ", shape_string(shape),
+           " is not a matrix (or stack of matrices) of whole ", kQuantBlock, "-weight rows");
     }
     if (stored.dtype() != DType::U8 || stored.shape() != stored_shape(shape, format)) {
       fail(what, " is stored as ", dtype_name(stored.dtype()), " ", shape_string(stored.shape()),
@@ -166,7 +167,8 @@ Checkpoint open_checkpoint(const std::filesystem::path& directory) {
     tensors.emplace_back(name, retyped(stored, format, shape));
   }
   for (const auto& [name, description] : listed.items()) {
-    if (!checkpoint.contains(name)) fail(where, " lists tensor \"", name, "\", which ", directory, " does not hold");
+    if (!checkpoint.contains(name))
+      fail(where, " lists tensor \"", name, "\", which ", directory, " does not hold");
   }
   return Checkpoint::from_tensors(directory.string(), std::move(tensors));
 }

@@ -37,8 +37,9 @@ Checkpoint quantize_checkpoint(const Checkpoint& source, const QuantizationPlan&
 // Reads the checkpoint directory `model`, writes the quantized one to `out` (created if needed;
 // it must not be `model`): model.safetensors, config.json with its quantization section, and the
 // tokenizer files. Tensor by tensor, so memory holds one tensor at a time, never the checkpoint.
-void write_quantized_checkpoint(const std::filesystem::path& model, const std::filesystem::path& out,
-                                const QuantizationPlan& plan, const QuantizeProgress& progress = {});
+void write_quantized_checkpoint(const std::filesystem::path& model,
+                                const std::filesystem::path& out, const QuantizationPlan& plan,
+                                const QuantizeProgress& progress = {});
 
 // Opens a checkpoint directory, quantized or not. With a quantization section in its config.json,
 // each tensor listed there is checked (a tensor that may be quantized, a known format, U8 bytes of

@@ -124,7 +124,8 @@ void integer_linear_kernel(const float* x, const Block* weight, float* y, std::i
                            std::int64_t in, std::int64_t out) {
   const std::int64_t blocks = in / kQuantBlock;
   std::vector<ActivationBlock> x_blocks(static_cast<std::size_t>(rows * blocks));
-  for (std::int64_t r = 0; r < rows; ++r) quantize_activations(x + r * in, in, x_blocks.data() + r * blocks);
+  for (std::int64_t r = 0; r < rows; ++r)
+    quantize_activations(x + r * in, in, x_blocks.data() + r * blocks);
 #pragma omp parallel for schedule(static) if (rows * in * out > (1 << 16))
   for (std::int64_t o = 0; o < out; ++o) {
     for (std::int64_t r = 0; r < rows; ++r)
@@ -159,8 +160,8 @@ void linear_kernel(const float* x, const Block* weight, float* y, std::int64_t r
 
 void quantized_linear(const Tensor& x, const Tensor& weight, Tensor& y) {
   if (weight.rank() != 2 || !is_block_quantized(weight.dtype())) {
-    fail("quantized_linear: weight ", dtype_name(weight.dtype()), " ",
-         shape_string(weight.shape()), " is not a block-quantized matrix");
+    fail("quantized_linear: weight ", dtype_name(weight.dtype()), " ", shape_string(weight.shape()),
+         " is not a block-quantized matrix");
   }
   const std::int64_t out = weight.dim(0), in = weight.dim(1);
   if (x.rank() != 2 || x.dim(1) != in || x.dtype() != DType::F32 || !x.is_contiguous()) {
@@ -175,11 +176,14 @@ void quantized_linear(const Tensor& x, const Tensor& weight, Tensor& y) {
   const std::byte* w = weight.raw_data();
   switch (weight.dtype()) {
     case DType::Q8_0:
-      return linear_kernel(x_data, reinterpret_cast<const BlockQ8_0*>(w), y_data, x.dim(0), in, out);
+      return linear_kernel(x_data, reinterpret_cast<const BlockQ8_0*>(w), y_data, x.dim(0), in,
+                           out);
     case DType::Q4_0:
-      return linear_kernel(x_data, reinterpret_cast<const BlockQ4_0*>(w), y_data, x.dim(0), in, out);
+      return linear_kernel(x_data, reinterpret_cast<const BlockQ4_0*>(w), y_data, x.dim(0), in,
+                           out);
     default:
-      return linear_kernel(x_data, reinterpret_cast<const BlockQ4_1*>(w), y_data, x.dim(0), in, out);
+      return linear_kernel(x_data, reinterpret_cast<const BlockQ4_1*>(w), y_data, x.dim(0), in,
+                           out);
   }
 }
 

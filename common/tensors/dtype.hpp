@@ -7,9 +7,9 @@
 //
 // Then come the block-quantized types of chapter 12 (Q8_0, Q4_0, Q4_1: llama.cpp's layouts). Their
 // elements have no size of their own: 32 consecutive elements of a row share one block of bytes
-// (34, 18 or 20 of them), so sizes and offsets are counted in whole blocks (dtype_bytes). They never
-// appear in a safetensors header: a quantized checkpoint stores the blocks as U8 and says in its
-// config.json which format they are (see common/quantization/quantized_checkpoint.hpp).
+// (34, 18 or 20 of them), so sizes and offsets are counted in whole blocks (dtype_bytes). They
+// never appear in a safetensors header: a quantized checkpoint stores the blocks as U8 and says in
+// its config.json which format they are (see common/quantization/quantized_checkpoint.hpp).
 #pragma once
 
 #include <cstddef>

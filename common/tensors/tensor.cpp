@@ -265,7 +265,8 @@ float Tensor::at(std::initializer_list<std::int64_t> index) const {
 void Tensor::set(std::initializer_list<std::int64_t> index, float value) {
   check_writable();
   if (is_block_quantized(dtype_)) {
-    fail("set(): a ", dtype_name(dtype_), " element cannot be written alone (its block shares one scale)");
+    fail("set(): a ", dtype_name(dtype_),
+         " element cannot be written alone (its block shares one scale)");
   }
   const std::int64_t offset = offset_of(index);
   store_from_float(data_ + byte_offset(offset, dtype_), dtype_, value);

@@ -99,8 +99,7 @@ TEST(BlockFormats, HandWorkedQ4_0Block) {
 TEST(BlockFormats, Q4_0PutsTheSignedExtremeOnTheExtraNegativeStep) {
   std::vector<float> x(32, 0.0f);
   x[0] = 8.0f, x[1] = -8.0f;
-  const std::vector<float> back =
-      dequantize_bytes(quantize_bytes(x, DType::Q4_0), 32, DType::Q4_0);
+  const std::vector<float> back = dequantize_bytes(quantize_bytes(x, DType::Q4_0), 32, DType::Q4_0);
   EXPECT_EQ(back[0], 8.0f);
   EXPECT_EQ(back[1], -7.0f);
 }
@@ -136,15 +135,14 @@ TEST(BlockFormats, BytesEqualLlamaCppsReferenceFormula) {
       quantize_row(x, columns, format, ours.data());
       const std::byte* theirs = expected.raw_data() + r * static_cast<std::int64_t>(row_bytes);
       for (std::size_t i = 0; i < row_bytes; ++i) {
-        ASSERT_EQ(ours[i], theirs[i]) << name << " row " << r << " block "
-                                      << i / dtype_bytes(format, 32) << " byte "
-                                      << i % dtype_bytes(format, 32);
+        ASSERT_EQ(ours[i], theirs[i])
+            << name << " row " << r << " block " << i / dtype_bytes(format, 32) << " byte "
+            << i % dtype_bytes(format, 32);
       }
       std::vector<float> back(static_cast<std::size_t>(columns));
       dequantize_row(ours.data(), columns, format, back.data());
       for (std::int64_t i = 0; i < columns; ++i) {
-        ASSERT_EQ(back[static_cast<std::size_t>(i)],
-                  expected_values.data<float>()[r * columns + i])
+        ASSERT_EQ(back[static_cast<std::size_t>(i)], expected_values.data<float>()[r * columns + i])
             << name << " row " << r << " element " << i;
       }
     }
@@ -160,8 +158,8 @@ TEST(BlockFormats, RoundTripErrorIsWithinHalfAStep) {
   std::vector<float> x(32 * 64);
   for (float& v : x) v = normal(random);
   for (const DType format : {DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
-    const std::vector<float> back = dequantize_bytes(quantize_bytes(x, format),
-                                                     static_cast<std::int64_t>(x.size()), format);
+    const std::vector<float> back =
+        dequantize_bytes(quantize_bytes(x, format), static_cast<std::int64_t>(x.size()), format);
     for (std::size_t b = 0; b < x.size() / 32; ++b) {
       float low = x[b * 32], high = x[b * 32], largest = 0.0f;
       for (std::size_t j = b * 32; j < b * 32 + 32; ++j) {
@@ -173,8 +171,9 @@ TEST(BlockFormats, RoundTripErrorIsWithinHalfAStep) {
                          : format == DType::Q4_0 ? largest / 8.0f
                                                  : (high - low) / 15.0f;
       const float levels = format == DType::Q8_0 ? 127.0f : 15.0f;
-      const float f16_rounding = levels * step * std::ldexp(1.0f, -11) +
-                                 (format == DType::Q4_1 ? std::fabs(low) * std::ldexp(1.0f, -11) : 0);
+      const float f16_rounding =
+          levels * step * std::ldexp(1.0f, -11) +
+          (format == DType::Q4_1 ? std::fabs(low) * std::ldexp(1.0f, -11) : 0);
       for (std::size_t j = b * 32; j < b * 32 + 32; ++j) {
         const float allowed = (format == DType::Q4_0 ? 1.0f : 0.5f) * step + f16_rounding + 1e-9f;
         EXPECT_LE(std::fabs(x[j] - back[j]), allowed)
@@ -192,8 +191,8 @@ TEST(BlockFormats, Q4_1BeatsQ4_0OnWeightsThatAreNotCentred) {
   std::vector<float> x(32 * 256);
   for (float& v : x) v = normal(random);
   const auto squared_error = [&](DType format) {
-    const std::vector<float> back = dequantize_bytes(quantize_bytes(x, format),
-                                                     static_cast<std::int64_t>(x.size()), format);
+    const std::vector<float> back =
+        dequantize_bytes(quantize_bytes(x, format), static_cast<std::int64_t>(x.size()), format);
     double sum = 0;
     for (std::size_t i = 0; i < x.size(); ++i) sum += (x[i] - back[i]) * (x[i] - back[i]);
     return sum;
@@ -220,8 +219,8 @@ TEST(BlockFormats, AnOutlierCostsOnlyItsOwnBlock) {
 }
 
 TEST(BlockFormats, NotANumberOrInfinityIsAnErrorNamingTheElement) {
-  for (const float bad : {std::numeric_limits<float>::quiet_NaN(),
-                          std::numeric_limits<float>::infinity()}) {
+  for (const float bad :
+       {std::numeric_limits<float>::quiet_NaN(), std::numeric_limits<float>::infinity()}) {
     std::vector<float> x(64, 0.5f);
     x[37] = bad;
     for (const DType format : {DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
@@ -269,14 +268,23 @@ TEST(QuantizedTensor, WhatABlockCannotDoIsAnError) {
   EXPECT_THAT([&] { q.slice(1, 0, 16); },
               testing::ThrowsMessage<Error>(HasSubstr("whole 32-element blocks")));
   Tensor writable = q.clone();
-  EXPECT_THAT([&] { writable.set({0, 0}, 2.0f); },
-              testing::ThrowsMessage<Error>(HasSubstr("cannot be written alone")));
-  EXPECT_THAT([] { Tensor::zeros({4, 40}, DType::Q8_0); },
-              testing::ThrowsMessage<Error>(HasSubstr("rows must be whole 32-element blocks")));
+  EXPECT_THAT(
+      [&] {
+        writable.set({0, 0}, 2.0f);
+      },
+      testing::ThrowsMessage<Error>(HasSubstr("cannot be written alone")));
+  EXPECT_THAT(
+      [] {
+        Tensor::zeros({4, 40}, DType::Q8_0);
+      },
+      testing::ThrowsMessage<Error>(HasSubstr("rows must be whole 32-element blocks")));
   std::vector<float> with_nan(128, 1.0f);
   with_nan[64 + 3] = std::nanf("");
-  EXPECT_THAT([&] { Tensor::from_values({2, 64}, with_nan).to(DType::Q8_0); },
-              testing::ThrowsMessage<Error>(HasSubstr("row 1 of a [2, 64] tensor: element 3")));
+  EXPECT_THAT(
+      [&] {
+        Tensor::from_values({2, 64}, with_nan).to(DType::Q8_0);
+      },
+      testing::ThrowsMessage<Error>(HasSubstr("row 1 of a [2, 64] tensor: element 3")));
 }
 
 }  // namespace

@@ -52,7 +52,8 @@ class QuantizedKernels : public ::testing::TestWithParam<QuantizedKernel> {
   void SetUp() override {
     if (GetParam() == QuantizedKernel::integer_dot) {
       set_quantized_kernel(QuantizedKernel::automatic);
-      if (!using_integer_dot()) GTEST_SKIP() << "this CPU has no AVX-512 VNNI: kernel v2 does not run";
+      if (!using_integer_dot())
+        GTEST_SKIP() << "this CPU has no AVX-512 VNNI: kernel v2 does not run";
     }
     set_quantized_kernel(GetParam());
   }
@@ -106,7 +107,7 @@ INSTANTIATE_TEST_SUITE_P(Kernels, QuantizedKernels,
                                            QuantizedKernel::integer_dot),
                          [](const auto& kernel) {
                            return kernel.param == QuantizedKernel::integer_dot ? "V2IntegerDot"
-                                                                             : "V1Float";
+                                                                               : "V1Float";
                          });
 
 TEST(ActivationBlocks, HoldTheRoundedValuesAndTheirSum) {

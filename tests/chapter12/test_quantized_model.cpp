@@ -86,10 +86,10 @@ TEST(QuantizedCheckpoint, QuantizedExpertsAreTransposedAndMultipliedTheRightWay)
   const auto back = [](const Tensor& experts) {  // [E, out, in] Q4_0 -> [E, in, out] F32
     return experts.to(DType::F32).transpose(1, 2).clone();
   };
-  MoeWeights dequantized{q.router, back(q.gate_up_proj), back(q.down_proj),
-                         FeedForward{q.shared_expert.gate_proj.to(DType::F32),
-                                     q.shared_expert.up_proj.to(DType::F32),
-                                     q.shared_expert.down_proj.to(DType::F32)}};
+  MoeWeights dequantized{
+      q.router, back(q.gate_up_proj), back(q.down_proj),
+      FeedForward{q.shared_expert.gate_proj.to(DType::F32), q.shared_expert.up_proj.to(DType::F32),
+                  q.shared_expert.down_proj.to(DType::F32)}};
   const MoeLayer reference(config, layer, std::move(dequantized));
   std::mt19937 random(3);
   std::normal_distribution<float> normal(0.0f, 1.0f);
@@ -117,8 +117,8 @@ TEST(QuantizedModel, TrainedModelStaysWithinStatedDistanceOfBf16) {
   for (const Bound bound : {Bound{DType::Q8_0, 0.001, 0.97}, Bound{DType::Q4_0, 0.06, 0.8},
                             Bound{DType::Q4_1, 0.06, 0.8}}) {
     CpuSession reference(Model(bf16.config(), bf16.checkpoint()), window);
-    CpuSession variant(
-        Model(bf16.config(), quantize_checkpoint(bf16.checkpoint(), {bound.format})), window);
+    CpuSession variant(Model(bf16.config(), quantize_checkpoint(bf16.checkpoint(), {bound.format})),
+                       window);
     InferenceSession* variants[] = {&variant};
     const LogitAgreement result = compare_logits(reference, variants, tokens).front();
     EXPECT_GT(result.mean_kl, 0.0) << dtype_name(bound.format) << ": the weights did change";
@@ -139,7 +139,8 @@ TEST(QuantizedModel, DecodeOneTokenAtATimeStaysWithinTheSameDistance) {
   CpuSession reference(Model(bf16.config(), bf16.checkpoint()), length);
   const Tensor expected = reference.forward(tokens, LogitRows::all, nullptr);  // [T, V]
   const std::int64_t vocab = expected.dim(1);
-  for (const auto& [format, bound] : {std::pair{DType::Q8_0, 0.002}, std::pair{DType::Q4_0, 0.06}}) {
+  for (const auto& [format, bound] :
+       {std::pair{DType::Q8_0, 0.002}, std::pair{DType::Q4_0, 0.06}}) {
     CpuSession variant(Model(bf16.config(), quantize_checkpoint(bf16.checkpoint(), {format})),
                        length);
     double total = 0;
@@ -218,7 +219,8 @@ class BadQuantizedCheckpoint : public ::testing::Test {
 
 TEST_F(BadQuantizedCheckpoint, AShapeThatDisagreesWithTheStoredBytes) {
   (*tensors_)[q_proj_]["shape"][1] = 32;
-  EXPECT_THAT(open_error(), AllOf(HasSubstr(q_proj_), HasSubstr("is stored as U8"), HasSubstr("needs U8")));
+  EXPECT_THAT(open_error(),
+              AllOf(HasSubstr(q_proj_), HasSubstr("is stored as U8"), HasSubstr("needs U8")));
 }
 
 TEST_F(BadQuantizedCheckpoint, AnotherFormatThanTheBytesWereWrittenIn) {
