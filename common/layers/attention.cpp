@@ -125,6 +125,36 @@ Tensor AttentionLayer::forward(const Tensor& x, LayerKVCache& cache,
   return out;
 }
 
+Tensor AttentionLayer::forward_batch(const Tensor& x, std::span<LayerKVCache* const> caches) const {
+  const std::int64_t batch = x.dim(0);
+  if (static_cast<std::int64_t>(caches.size()) != batch)
+    fail("forward_batch: ", batch, " rows of x but ", caches.size(), " caches");
+  Tensor q = linear(x, weights_.q_proj).reshape({batch, heads_, head_dim_});     // [B, heads, D]
+  Tensor k = linear(x, weights_.k_proj).reshape({batch, kv_heads_, head_dim_});  // [B, kv, D]
+  const Tensor v = linear(x, weights_.v_proj);                                   // [B, kv * D]
+  Tensor context = Tensor::zeros({batch, heads_ * head_dim_});                   // [B, heads * D]
+  const std::int64_t row = kv_heads_ * head_dim_;
+  for (std::int64_t b = 0; b < batch; ++b) {
+    LayerKVCache& cache = *caches[static_cast<std::size_t>(b)];
+    const std::int64_t position = cache.next_position();
+    Tensor q_row = q.slice(0, b, b + 1), k_row = k.slice(0, b, b + 1);  // views, [1, heads, D]
+    if (kind_.uses_rope) {
+      apply_rope(q_row, position, inverse_frequencies_);
+      apply_rope(k_row, position, inverse_frequencies_);
+      if (kind_.uses_qk_norm) {
+        qk_norm(q_row, norm_eps_);
+        qk_norm(k_row, norm_eps_);
+      }
+    } else if (kind_.uses_temperature_tuning) {
+      apply_attention_temperature(q_row, position, floor_scale_, attn_scale_);
+    }
+    cache.append(position, k.data<float>() + b * row, v.data<float>() + b * row);
+    // attend() places row t of q at position first_position + t: row b at `position`.
+    attend(q, b, b + 1, cache, context, nullptr, position - b);
+  }
+  return linear(context, weights_.o_proj);  // [B, H]
+}
+
 void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t end,
                             const LayerKVCache& cache, Tensor& context, Tensor* probabilities,
                             std::int64_t first_position) const {

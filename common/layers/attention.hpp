@@ -26,6 +26,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "common/debugging/activation_recorder.hpp"
@@ -61,6 +62,12 @@ class AttentionLayer {
   // Returns [T, H]. Appends the T tokens' keys and values to `cache`.
   Tensor forward(const Tensor& x, LayerKVCache& cache,
                  ActivationRecorder* recorder = nullptr) const;
+
+  // Decode for several sequences at once (issue: batched generation). x: [B, H], row b the next
+  // token of the sequence whose cache is caches[b]. The projections run on all B rows together, so
+  // each weight is read once for B tokens; RoPE, the cache and attention are per sequence, each at
+  // its own position. Returns [B, H].
+  Tensor forward_batch(const Tensor& x, std::span<LayerKVCache* const> caches) const;
 
   // A cache suited to this layer: ring of chunk size for chunked layers, full otherwise.
   LayerKVCache make_cache(std::int64_t context_length) const;

@@ -59,4 +59,12 @@ Tensor DecoderLayer::forward(const Tensor& x, LayerKVCache& cache,
 }
 // [end excerpt]
 
+Tensor DecoderLayer::forward_batch(const Tensor& x, std::span<LayerKVCache* const> caches) const {
+  Tensor hidden = x.clone();  // [B, H]
+  add_into(hidden, attention_.forward_batch(rms_norm(x, input_norm_, norm_eps_), caches));
+  const Tensor ffn_input = rms_norm(hidden, post_attention_norm_, norm_eps_);
+  add_into(hidden, moe_ ? moe_->forward(ffn_input) : mlp_->forward(ffn_input));
+  return hidden;
+}
+
 }  // namespace llama4

@@ -12,6 +12,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 #include <vector>
 
 #include "common/debugging/activation_recorder.hpp"
@@ -34,6 +35,10 @@ class DecoderLayer {
   // x: [T, H] residual stream -> [T, H]. Appends the T tokens to `cache`.
   Tensor forward(const Tensor& x, LayerKVCache& cache,
                  ActivationRecorder* recorder = nullptr) const;
+
+  // x: [B, H], one next token for each of B sequences, row b's cache caches[b] (batched decode:
+  // AttentionLayer::forward_batch). The same two blocks as forward(). -> [B, H]
+  Tensor forward_batch(const Tensor& x, std::span<LayerKVCache* const> caches) const;
 
   LayerKVCache make_cache(std::int64_t context_length) const {
     return attention_.make_cache(context_length);

@@ -137,6 +137,30 @@ Tensor Model::forward(std::span<const std::int32_t> tokens, KVCache& cache, Logi
   // [end excerpt]
 }
 
+Tensor Model::forward_batch(std::span<const std::int32_t> tokens,
+                            std::span<KVCache* const> caches) const {
+  if (tokens.empty()) fail("forward_batch: no sequences");
+  if (tokens.size() != caches.size())
+    fail("forward_batch: ", tokens.size(), " tokens but ", caches.size(), " caches");
+  for (std::size_t b = 0; b < caches.size(); ++b) {
+    const KVCache& cache = *caches[b];
+    if (cache.layers.size() != layers_.size())
+      fail("forward_batch: the KV cache of sequence ", b, " was made for another model");
+    if (cache.next_position() >= cache.context_length) {
+      fail("forward_batch: sequence ", b, " is full (", cache.context_length,
+           " tokens, its context length)");
+    }
+  }
+  Tensor x = embed_tokens(tokens, embedding_);  // [B, H]
+  std::vector<LayerKVCache*> layer_caches(caches.size());
+  for (std::size_t layer = 0; layer < layers_.size(); ++layer) {
+    for (std::size_t b = 0; b < caches.size(); ++b) layer_caches[b] = &caches[b]->layers[layer];
+    x = layers_[layer].forward_batch(x, layer_caches);
+  }
+  const Tensor normed = rms_norm(x, final_norm_, static_cast<float>(config_.rms_norm_eps));
+  return linear(normed, lm_head_);  // [B, V]
+}
+
 void Model::for_each_weight_read_per_token(
     const std::function<void(const Tensor&, std::uint64_t, std::uint64_t)>& read) const {
   // One embedding row, then every layer's norms, attention projections and feed-forward, then the

@@ -66,6 +66,12 @@ class Model {
   Tensor forward(std::span<const std::int32_t> tokens, KVCache& cache,
                  LogitRows rows = LogitRows::all, ActivationRecorder* recorder = nullptr) const;
 
+  // Batched decode: tokens[b] is the next token of the sequence whose cache is caches[b], each
+  // sequence at its own position. The B tokens go through every matrix together, so a weight read
+  // from memory serves B tokens instead of one. Returns logits [B, V]. Equal to running each
+  // sequence alone up to f32 rounding (the products sum in another order).
+  Tensor forward_batch(std::span<const std::int32_t> tokens, std::span<KVCache* const> caches) const;
+
   // Bytes of weights one decode step reads: attention, the shared + one routed expert (per chosen
   // expert) or the dense MLP, norms, and the LM head. The figure the memory-bandwidth ceiling
   // applies to.
