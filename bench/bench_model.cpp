@@ -69,6 +69,42 @@ void BM_Decode(benchmark::State& state, const std::string& name) {
   state.counters["MB/token"] = static_cast<double>(model.bytes_read_per_token()) / 1e6;
 }
 
+// state.range(0) sequences decoding together (Model::forward_batch), each after its own 32-token
+// prompt; reported as tokens per second of the whole batch. The weights are read once per step
+// for all the sequences (more of the routed experts, as the batch's tokens choose different ones).
+void BM_DecodeBatch(benchmark::State& state, const std::string& name) {
+  const Model& model = synthetic(name);
+  const std::int64_t batch = state.range(0);
+  constexpr std::int64_t kContext = 512;
+  std::vector<KVCache> caches;
+  std::vector<KVCache*> pointers;
+  const auto start = [&] {
+    caches.clear();
+    pointers.clear();
+    for (std::int64_t b = 0; b < batch; ++b) {
+      caches.push_back(model.make_cache(kContext));
+      const std::vector<std::int32_t> prompt(32, static_cast<std::int32_t>(7 + b));
+      model.forward(prompt, caches.back(), LogitRows::last);
+    }
+    for (KVCache& cache : caches) pointers.push_back(&cache);
+  };
+  start();
+  std::vector<std::int32_t> tokens(static_cast<std::size_t>(batch), 11);
+  bench::Stopwatch stopwatch;
+  for (auto _ : state) {
+    if (caches.front().next_position() == kContext) {
+      state.PauseTiming();
+      stopwatch.pause();
+      start();
+      stopwatch.resume();
+      state.ResumeTiming();
+    }
+    const Tensor logits = model.forward_batch(tokens, pointers);
+    benchmark::DoNotOptimize(logits.data<float>());
+  }
+  bench::report_rate(state, "tok/s", static_cast<double>(batch), stopwatch);
+}
+
 // A prompt of state.range(0) tokens from an empty cache, last-row logits only.
 void BM_Prefill(benchmark::State& state, const std::string& name) {
   const Model& model = synthetic(name);
@@ -113,6 +149,14 @@ BENCHMARK_CAPTURE(BM_Decode, 1b / q4_1, std::string("1b/q4_1"))
     ->Unit(benchmark::kMillisecond)
     ->UseRealTime()
     ->MinTime(3.0);
+BENCHMARK_CAPTURE(BM_DecodeBatch, 1b, std::string("1b"))
+    ->Arg(1)
+    ->Arg(4)
+    ->Arg(8)
+    ->Arg(16)
+    ->Unit(benchmark::kMillisecond)
+    ->UseRealTime()
+    ->MinTime(2.0);
 BENCHMARK_CAPTURE(BM_Prefill, 100m, std::string("100m"))
     ->Arg(128)
     ->Unit(benchmark::kMillisecond)

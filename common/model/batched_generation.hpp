@@ -31,10 +31,8 @@ struct GenerationRequest {
 // `stop_ids` (kept in its output). Returns the generated ids of each request, in request order.
 // A request whose prompt and new tokens do not fit the context, an empty prompt, or a batch below
 // 1 is an Error naming the request.
-std::vector<std::vector<std::int32_t>> generate_batched(const Model& model,
-                                                        std::span<const GenerationRequest> requests,
-                                                        std::int64_t batch,
-                                                        std::int64_t context_length,
-                                                        std::span<const std::int32_t> stop_ids = {});
+std::vector<std::vector<std::int32_t>> generate_batched(
+    const Model& model, std::span<const GenerationRequest> requests, std::int64_t batch,
+    std::int64_t context_length, std::span<const std::int32_t> stop_ids = {});
 
 }  // namespace llama4

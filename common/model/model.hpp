@@ -70,7 +70,8 @@ class Model {
   // sequence at its own position. The B tokens go through every matrix together, so a weight read
   // from memory serves B tokens instead of one. Returns logits [B, V]. Equal to running each
   // sequence alone up to f32 rounding (the products sum in another order).
-  Tensor forward_batch(std::span<const std::int32_t> tokens, std::span<KVCache* const> caches) const;
+  Tensor forward_batch(std::span<const std::int32_t> tokens,
+                       std::span<KVCache* const> caches) const;
 
   // Bytes of weights one decode step reads: attention, the shared + one routed expert (per chosen
   // expert) or the dense MLP, norms, and the LM head. The figure the memory-bandwidth ceiling

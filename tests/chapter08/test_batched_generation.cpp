@@ -23,7 +23,9 @@ const Model& trained_model() {
 
 // Three prompts of different lengths (ids of the trained model's vocabulary).
 std::vector<std::vector<std::int32_t>> prompts() {
-  return {{6144 - 2048, 300, 41, 1020, 77}, {6144 - 2048, 12, 900}, {6144 - 2048, 5, 6, 7, 8, 9, 10, 11, 12}};
+  return {{6144 - 2048, 300, 41, 1020, 77},
+          {6144 - 2048, 12, 900},
+          {6144 - 2048, 5, 6, 7, 8, 9, 10, 11, 12}};
 }
 
 std::int32_t greedy(const Tensor& logits, std::int64_t row) {
@@ -32,7 +34,8 @@ std::int32_t greedy(const Tensor& logits, std::int64_t row) {
 }
 
 // The same sequence alone, greedily: prefill, then one token at a time.
-std::vector<std::int32_t> generate_alone(const std::vector<std::int32_t>& prompt, std::int64_t count) {
+std::vector<std::int32_t> generate_alone(const std::vector<std::int32_t>& prompt,
+                                         std::int64_t count) {
   const Model& model = trained_model();
   KVCache cache = model.make_cache(64);
   std::vector<std::int32_t> out = {greedy(model.forward(prompt, cache, LogitRows::last), 0)};
@@ -109,12 +112,21 @@ TEST(BatchedGeneration, AStopIdEndsASequenceAndIsKept) {
 TEST(BatchedGeneration, BadRequestsAreErrorsNamingTheRequest) {
   const Model& model = trained_model();
   const std::vector<std::int32_t> long_prompt(60, 5);
-  EXPECT_THAT([&] { generate_batched(model, std::vector<GenerationRequest>{{{5}, 2}, {long_prompt, 10}}, 2, 64); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("request 1: 60 prompt tokens and 10 new")));
-  EXPECT_THAT([&] { generate_batched(model, std::vector<GenerationRequest>{{{}, 2}}, 2, 64); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("request 0: the prompt is empty")));
-  EXPECT_THAT([&] { generate_batched(model, std::vector<GenerationRequest>{{{5}, 2}}, 0, 64); },
-              ::testing::ThrowsMessage<Error>(HasSubstr("at least 1 sequence")));
+  EXPECT_THAT(
+      [&] {
+        generate_batched(model, std::vector<GenerationRequest>{{{5}, 2}, {long_prompt, 10}}, 2, 64);
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("request 1: 60 prompt tokens and 10 new")));
+  EXPECT_THAT(
+      [&] {
+        generate_batched(model, std::vector<GenerationRequest>{{{}, 2}}, 2, 64);
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("request 0: the prompt is empty")));
+  EXPECT_THAT(
+      [&] {
+        generate_batched(model, std::vector<GenerationRequest>{{{5}, 2}}, 0, 64);
+      },
+      ::testing::ThrowsMessage<Error>(HasSubstr("at least 1 sequence")));
   KVCache cache = model.make_cache(8);
   KVCache* caches[] = {&cache};
   const std::int32_t token = 5;
