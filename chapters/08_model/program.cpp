@@ -11,6 +11,7 @@
 #include "common/debugging/data_paths.hpp"
 #include "common/model/synthetic_model.hpp"
 #include "common/program/command_line.hpp"
+#include "common/program/progress_bar.hpp"
 #include "common/program/run_main.hpp"
 #include "common/program/thread_count.hpp"
 #include "common/quantization/block_formats.hpp"
@@ -168,21 +169,6 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
 
 double seconds_since(std::chrono::steady_clock::time_point start) {
   return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
-}
-
-void draw_progress(const char* what, std::uint64_t done, std::uint64_t total) {
-  constexpr int kWidth = 40;
-  const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
-  static int last_permille = -1;  // redraw only when the figure shown changes
-  const int permille = static_cast<int>(1000 * fraction);
-  if (permille == last_permille && done < total) return;
-  last_permille = done >= total ? -1 : permille;
-  const int filled = static_cast<int>(fraction * kWidth);
-  std::fprintf(stderr, "\r%s [%s%s] %5.1f%% of %.2f GB", what,
-               std::string(static_cast<std::size_t>(filled), '#').c_str(),
-               std::string(static_cast<std::size_t>(kWidth - filled), '.').c_str(), 100 * fraction,
-               static_cast<double>(total) / 1e9);
-  if (done >= total) std::fputc('\n', stderr);
 }
 
 std::uint64_t physical_memory_bytes() {

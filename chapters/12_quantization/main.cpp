@@ -23,6 +23,7 @@
 #include "common/model/model.hpp"
 #include "common/model/synthetic_model.hpp"
 #include "common/program/command_line.hpp"
+#include "common/program/progress_bar.hpp"
 #include "common/program/run_main.hpp"
 #include "common/program/thread_count.hpp"
 #include "common/quantization/block_formats.hpp"
@@ -52,21 +53,6 @@ struct Options {
   std::optional<int> threads;
 };
 
-void draw_progress(std::uint64_t done, std::uint64_t total) {
-  constexpr int kWidth = 40;
-  const double fraction = total > 0 ? static_cast<double>(done) / static_cast<double>(total) : 1.0;
-  static int last_permille = -1;  // redraw only when the figure shown changes
-  const int permille = static_cast<int>(1000 * fraction);
-  if (permille == last_permille && done < total) return;
-  last_permille = permille;
-  const int filled = static_cast<int>(fraction * kWidth);
-  std::fprintf(stderr, "\rquantizing [%s%s] %5.1f%% of %.2f GB",
-               std::string(static_cast<std::size_t>(filled), '#').c_str(),
-               std::string(static_cast<std::size_t>(kWidth - filled), '.').c_str(), 100 * fraction,
-               static_cast<double>(total) / 1e9);
-  if (done >= total) std::fputc('\n', stderr);
-}
-
 std::filesystem::path model_directory(const Options& options) {
   return options.model.empty() ? trained_model_dir() : std::filesystem::path(options.model);
 }
@@ -76,7 +62,9 @@ int write_checkpoint(const Options& options) {
   const QuantizationPlan plan{parse_quantization_format(options.format), !options.keep_lm_head};
   const std::filesystem::path model = model_directory(options);
   const auto start = std::chrono::steady_clock::now();
-  write_quantized_checkpoint(model, options.out, plan, draw_progress);
+  write_quantized_checkpoint(model, options.out, plan, [](std::uint64_t done, std::uint64_t total) {
+    draw_progress("quantizing", done, total);
+  });
   const double seconds =
       std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
   const Checkpoint before = Checkpoint::open(model), after = open_checkpoint(options.out);
