@@ -4,10 +4,11 @@
 // quantized without knowing it. W is [out, in] with its rows cut into 32-weight blocks along `in`;
 // x and y stay f32.
 //
-// The kernel dequantizes each block into registers (16 floats at a time, the scale folded in) and
-// multiplies as the bf16 kernel does: memory delivers 34, 18 or 20 bytes per 32 weights instead of
-// 64, which is the whole point, while the arithmetic per weight grows by a conversion or two. For
-// prefill a block is dequantized once and used for four rows of x.
+// Kernel v1, here: each block is dequantized into registers (16 floats at a time, the scale folded
+// in) and multiplied as the bf16 kernel does; memory delivers 34, 18 or 20 bytes per 32 weights
+// instead of 64, while the arithmetic per weight grows by a conversion or two. For prefill a block
+// is dequantized once and used for four rows of x. Decode (fewer than four rows) goes to kernel v2,
+// integer dot products (integer_dot.hpp), where the CPU has AVX-512 VNNI.
 #pragma once
 
 #include "common/tensors/tensor.hpp"
