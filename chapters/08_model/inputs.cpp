@@ -46,8 +46,8 @@ std::optional<Tokenizer> load_tokenizer(const ProgramOptions& options, bool requ
     candidates.push_back(options.tokenizer);
   } else {
     if (!options.model_directory.empty()) {
-      candidates.push_back(std::filesystem::path(options.model_directory) / "tokenizer.model");
-      candidates.push_back(std::filesystem::path(options.model_directory) / "tokenizer.json");
+      const std::filesystem::path own = checkpoint_tokenizer_path(options.model_directory);
+      if (!own.empty()) candidates.push_back(own);
     }
     candidates.push_back(default_tokenizer_path());
   }

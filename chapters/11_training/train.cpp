@@ -11,6 +11,7 @@
 #include <iostream>
 #include <optional>
 
+#include "common/debugging/data_paths.hpp"
 #include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
 #include "common/tensors/model_config.hpp"
@@ -98,7 +99,7 @@ int train(const TrainOptions& options) {
   // 1. What to train: the model's config and tokenizer, from the files or from the run resumed.
   const fs::path config_path = options.resume ? *options.resume / "config.json" : options.config;
   const fs::path tokenizer_path =
-      options.resume ? *options.resume / "tokenizer.model" : options.tokenizer;
+      options.resume ? *options.resume / kTrainedTokenizerFile : options.tokenizer;
   const std::string config_text = read_regular_file(config_path);
   const ModelConfig config = parse_model_config(config_text, config_path.string());
   const Tokenizer tokenizer = Tokenizer::load(tokenizer_path);

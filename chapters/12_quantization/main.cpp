@@ -117,11 +117,9 @@ std::vector<std::int32_t> evaluation_tokens(const Options& options, const ModelC
     description = "a validation passage (Genesis 10, KJV)";
   } else {
     std::filesystem::path tokenizer_path = options.tokenizer;
-    if (tokenizer_path.empty()) {
-      tokenizer_path = model_directory(options) / "tokenizer.model";
-      if (!options.synthetic.empty() || !std::filesystem::exists(tokenizer_path))
-        tokenizer_path = default_tokenizer_path();
-    }
+    if (tokenizer_path.empty() && options.synthetic.empty())
+      tokenizer_path = checkpoint_tokenizer_path(model_directory(options));
+    if (tokenizer_path.empty()) tokenizer_path = default_tokenizer_path();
     const Tokenizer tokenizer = Tokenizer::load(tokenizer_path);
     ids = tokenizer.encode(read_regular_file(options.text), {.bos = true});
     description = options.text;

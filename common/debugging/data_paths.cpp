@@ -31,6 +31,13 @@ std::filesystem::path golden_model_dir(const char* name) {
   return golden_data_dir() / name;
 }
 
+std::filesystem::path checkpoint_tokenizer_path(const std::filesystem::path& directory) {
+  for (const char* name : {"tokenizer.model", kTrainedTokenizerFile, "tokenizer.json"}) {
+    if (std::filesystem::exists(directory / name)) return directory / name;
+  }
+  return {};
+}
+
 std::filesystem::path trained_model_dir() {
   return from_environment_or("LLAMA4_TRAINED_MODEL",
                              std::filesystem::path(LLAMA4_SOURCE_DIR) / "golden" / "llama4-bible");

@@ -24,6 +24,16 @@ std::filesystem::path golden_model_dir(const char* name);
 // The model chapter 11 trained: what chapter08_model runs when given no model.
 std::filesystem::path trained_model_dir();
 
+// The tokenizer that belongs to a checkpoint directory, the first that exists of:
+//   tokenizer.model     Meta's tiktoken ranks, in a downloaded Llama 4 checkpoint
+//   tokenizer.tiktoken  ranks trained here (chapter 11), in our checkpoints: a different name, so
+//                       nobody takes them for Meta's file
+//   tokenizer.json      Hugging Face's form
+// An empty path when the directory has none of them.
+std::filesystem::path checkpoint_tokenizer_path(const std::filesystem::path& directory);
+// What the chapter 11 trainer writes into its checkpoints.
+inline constexpr const char* kTrainedTokenizerFile = "tokenizer.tiktoken";
+
 // The golden activations of a tiny model: golden/data/activations-<name>.safetensors.
 std::filesystem::path golden_activations_path(const char* model_name);
 

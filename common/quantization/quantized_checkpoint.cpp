@@ -101,8 +101,9 @@ void write_quantized_checkpoint(const std::filesystem::path& model,
         return retyped(quantized, DType::U8, declared.shape);
       });
 
-  for (const char* file : {"tokenizer.model", "tokenizer.json", "tokenizer_config.json",
-                           "generation_config.json", "special_tokens_map.json"}) {
+  for (const char* file :
+       {"tokenizer.model", "tokenizer.tiktoken", "tokenizer.json", "tokenizer_config.json",
+        "generation_config.json", "special_tokens_map.json"}) {
     if (std::filesystem::exists(model / file))
       write_file_atomically(out / file, read_regular_file(model / file));
   }

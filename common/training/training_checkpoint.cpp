@@ -9,6 +9,7 @@
 #include <nlohmann/json.hpp>
 #include <random>
 
+#include "common/debugging/data_paths.hpp"
 #include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
 #include "common/tensors/regular_file.hpp"
@@ -165,7 +166,7 @@ void save_checkpoint(const fs::path& directory, const std::string& config_text,
   if (error) fail("cannot create ", staging, ": ", error.message());
   try {
     write_file_atomically(staging / "config.json", config_text);
-    write_file_atomically(staging / "tokenizer.model", read_regular_file(tokenizer));
+    write_file_atomically(staging / kTrainedTokenizerFile, read_regular_file(tokenizer));
     for (const auto& [name, bytes] : extra_files) write_file_atomically(staging / name, bytes);
 
     const std::string prefix = weight_prefix(config_text);

@@ -7,7 +7,8 @@
 //   model.safetensors            the weights in bf16, under their HF names ("language_model."
 //                                in front when config.json nests the model under text_config,
 //                                as Meta's released checkpoints do)
-//   tokenizer.model              the tokenizer the training text was encoded with
+//   tokenizer.tiktoken           the tokenizer the training text was encoded with (the ranks
+//                                trained here; not named tokenizer.model, which is Meta's file)
 //   training_state.safetensors   the f32 master weights, AdamW's two moments, the step reached
 //                                and every setting of the run, so that --resume continues the
 //                                very same loss curve (bf16 weights alone would not: rounding

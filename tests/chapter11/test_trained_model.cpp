@@ -153,7 +153,7 @@ std::vector<MultipleChoiceQuestion> cloze_questions() {
 }
 
 TEST(TrainedModel, BeatsChanceClearlyOnAClozeTestOfVersesItNeverRead) {
-  const Tokenizer tokenizer = Tokenizer::load(trained_model_dir() / "tokenizer.model");
+  const Tokenizer tokenizer = Tokenizer::load(trained_model_dir() / "tokenizer.tiktoken");
   CpuSession session(Model::load(trained_model_dir()), 512);
   const MultipleChoiceResult result =
       evaluate_multiple_choice(session, tokenizer, cloze_questions());
@@ -168,7 +168,7 @@ TEST(TrainedModel, TheSameModelWithRandomWeightsDoesNotBeatChance) {
   const ModelConfig config = load_model_config(trained_model_dir() / "config.json");
   TrainableModel random(config);
   initialise_weights(random, 1);  // what chapter11_train starts from (17 of 50 right, measured)
-  const Tokenizer tokenizer = Tokenizer::load(trained_model_dir() / "tokenizer.model");
+  const Tokenizer tokenizer = Tokenizer::load(trained_model_dir() / "tokenizer.tiktoken");
   CpuSession session(Model(config, random.checkpoint()), 512);
   const MultipleChoiceResult result =
       evaluate_multiple_choice(session, tokenizer, cloze_questions());
@@ -185,6 +185,25 @@ TEST(TrainedModel, ChatTakesTwoTurnsWithItsOwnTokenizer) {
                                                     " --chat -n 12 --temperature 0.8 --seed 3");
   EXPECT_EQ(result.status, 0) << result.output;
   EXPECT_EQ(testing::count_occurrences(result.output, "assistant> "), 2u) << result.output;
+}
+
+}  // namespace
+}  // namespace llama4
+
+namespace llama4 {
+namespace {
+
+// The trained model's ranks are named tokenizer.tiktoken, not tokenizer.model (Meta's file, which
+// stays outside the repository); a directory with Meta's file uses it first.
+TEST(TrainedModel, ItsTokenizerIsFoundUnderItsOwnName) {
+  const std::filesystem::path found = checkpoint_tokenizer_path(trained_model_dir());
+  EXPECT_EQ(found.filename(), "tokenizer.tiktoken");
+  EXPECT_EQ(Tokenizer::load(found).vocab_size(), load_model_config(trained_model_dir()).vocab_size);
+  testing::TemporaryDirectory directory;
+  EXPECT_TRUE(checkpoint_tokenizer_path(directory.path()).empty());
+  testing::write_file(directory / "tokenizer.tiktoken", "");
+  testing::write_file(directory / "tokenizer.model", "");
+  EXPECT_EQ(checkpoint_tokenizer_path(directory.path()).filename(), "tokenizer.model");
 }
 
 }  // namespace

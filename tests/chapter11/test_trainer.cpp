@@ -136,7 +136,7 @@ TEST(Trainer, ItsCheckpointLoadsInChapter08WithTheTrainedWeights) {
   const std::string files = training_files(directory, repeat(kText, 8), repeat(kText, 2));
   const fs::path out = directory / "model";
   ASSERT_EQ(run_command(kTrainer + files + kSmallRun + " --out " + out.string(), true).status, 0);
-  for (const char* name : {"config.json", "model.safetensors", "tokenizer.model",
+  for (const char* name : {"config.json", "model.safetensors", "tokenizer.tiktoken",
                            "training_state.safetensors", "training_log.csv", "loss.svg"}) {
     EXPECT_TRUE(fs::exists(out / name)) << name;
   }
@@ -149,7 +149,7 @@ TEST(Trainer, ItsCheckpointLoadsInChapter08WithTheTrainedWeights) {
     const Tensor master = state.tensor("weight." + name).to(DType::BF16);
     EXPECT_TRUE(compare(weights.tensor(name), master, tolerance::kExact).within_tolerance);
   }
-  EXPECT_EQ(Tokenizer::load(out / "tokenizer.model").vocab_size(), model.config().vocab_size);
+  EXPECT_EQ(Tokenizer::load(out / "tokenizer.tiktoken").vocab_size(), model.config().vocab_size);
 }
 
 TEST(Trainer, DumpedGradientsOfTheGoldenModelEqualPyTorchs) {
