@@ -87,6 +87,7 @@ void show_one_block(const Checkpoint& checkpoint) {
   for (const DType format : {DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
     std::vector<std::byte> block(dtype_bytes(format, kQuantBlock));
     quantize_row(first.data<float>(), kQuantBlock, format, block.data());
+    // Every format's block starts with its f16 scale d, so any block struct reads it.
     std::printf("  %-4s %2zu bytes  d = %+.6f", dtype_name(format).data(), block.size(),
                 to_float(reinterpret_cast<const BlockQ8_0*>(block.data())->scale));
     if (format == DType::Q4_1)
