@@ -285,9 +285,23 @@ def chunked_causal_mask(query_positions, key_positions, chunk_size):
     return causal_mask(query_positions, key_positions) & same_chunk
 
 
-def swiglu(x, gate_weight, up_weight, down_weight):
+def project(x, w, name):
+    # x: [T, in] -> [T, out] through the nn.Linear weight w[name] ([out, in]): x @ W.T. When w also
+    # holds a LoRA adapter for it (chapter 13: <module>.lora_A.weight [r, in], .lora_B.weight
+    # [out, r], and "lora_scale" = alpha / r), its low-rank branch is added UNMERGED, as PEFT
+    # computes it: x @ W.T + scale * (x @ A.T) @ B.T.
+    y = x @ w[name].T
+    stem = name[:-len(".weight")]
+    if stem + ".lora_A.weight" in w:
+        y = y + w["lora_scale"] * ((x @ w[stem + ".lora_A.weight"].T) @ w[stem + ".lora_B.weight"].T)
+    return y
+
+
+def swiglu(x, w, prefix):
     # x: [T, H]; nn.Linear layout: gate/up [W, H], down [H, W] -> [T, H]. down(silu(gate x) * up x).
-    return (F.silu(x @ gate_weight.T) * (x @ up_weight.T)) @ down_weight.T
+    gate = project(x, w, prefix + "gate_proj.weight")
+    up = project(x, w, prefix + "up_proj.weight")
+    return project(F.silu(gate) * up, w, prefix + "down_proj.weight")
 
 
 def expert_swiglu(x, gate_up_proj, down_proj):
@@ -365,9 +379,9 @@ def attention(cfg, w, layer, x, positions, cache, inv_freq, rec=None):
     tag = f"layers.{layer}."
     T = x.shape[0]
     nh, nkv, D = cfg.num_attention_heads, cfg.num_key_value_heads, cfg.head_dim
-    q = (x @ w[p + "q_proj.weight"].T).reshape(T, nh, D)  # [T, nh, D], head-major rows h*D + d
-    k = (x @ w[p + "k_proj.weight"].T).reshape(T, nkv, D)  # [T, nkv, D]
-    v = (x @ w[p + "v_proj.weight"].T).reshape(T, nkv, D)  # [T, nkv, D]
+    q = project(x, w, p + "q_proj.weight").reshape(T, nh, D)  # [T, nh, D], head-major rows h*D + d
+    k = project(x, w, p + "k_proj.weight").reshape(T, nkv, D)  # [T, nkv, D]
+    v = project(x, w, p + "v_proj.weight").reshape(T, nkv, D)  # [T, nkv, D]
     _record(rec, tag + "q", q)
     _record(rec, tag + "k", k)
     _record(rec, tag + "v", v)
@@ -405,7 +419,7 @@ def attention(cfg, w, layer, x, positions, cache, inv_freq, rec=None):
     _record(rec, tag + "attn_probs", probs)
     context = (probs @ values_per_head).transpose(0, 1).reshape(T, nh * D)  # [T, nh*D]
     _record(rec, tag + "attn_context", context)
-    return context @ w[p + "o_proj.weight"].T  # [T, H]
+    return project(context, w, p + "o_proj.weight")  # [T, H]
 
 
 def route_tokens(router_logits, top_k):
@@ -439,8 +453,7 @@ def moe_layer(cfg, w, layer, x, rec=None):
             routed[rows] += expert_swiglu(expert_input, gate_up_proj[expert], down_proj[expert])
     _record(rec, tag + "routed_out", routed)
 
-    shared = swiglu(x, w[p + "shared_expert.gate_proj.weight"], w[p + "shared_expert.up_proj.weight"],
-                    w[p + "shared_expert.down_proj.weight"])  # [T, H], always on, width I
+    shared = swiglu(x, w, p + "shared_expert.")  # [T, H], always on, width I
     _record(rec, tag + "shared_out", shared)
     return shared + routed
 
@@ -464,7 +477,7 @@ def moe_routed_dense(cfg, w, layer, x):
 def dense_mlp(cfg, w, layer, x, rec=None):
     # x: [T, H] -> [T, H]. SwiGLU of width intermediate_size_mlp (NOT intermediate_size).
     p = f"model.layers.{layer}.feed_forward."
-    out = swiglu(x, w[p + "gate_proj.weight"], w[p + "up_proj.weight"], w[p + "down_proj.weight"])
+    out = swiglu(x, w, p)
     _record(rec, f"layers.{layer}.mlp_out", out)
     return out
 

@@ -18,11 +18,31 @@ void check_shapes(const AttentionShape& s, const Tensor& q, const Tensor& k, con
   if (s.kv_heads <= 0 || s.heads % s.kv_heads != 0) {
     fail("attention: ", s.heads, " query heads cannot share ", s.kv_heads, " kv heads");
   }
+  if (!s.positions.empty()) {
+    if (static_cast<std::int64_t>(s.positions.size()) != rows) {
+      fail("attention: ", s.positions.size(), " positions for ", rows, " rows");
+    }
+    // Each row is either a document's first (0) or the one after the row before it.
+    for (std::int64_t b = 0; b < s.sequences; ++b) {
+      for (std::int64_t i = 0; i < s.tokens; ++i) {
+        const std::int64_t position = document_position(s, b, i);
+        const std::int64_t expected = i == 0 ? 0 : document_position(s, b, i - 1) + 1;
+        if (position != 0 && position != expected) {
+          fail("attention: row ", i, " of sequence ", b, " is at position ", position,
+               " but the row before it is at ", expected - 1,
+               " (a document's positions go 0, 1, 2...)");
+        }
+      }
+    }
+  }
 }
 
-// The first key a query at position i may see: 0 (global), or the start of i's chunk.
-std::int64_t first_visible(const AttentionShape& s, std::int64_t i) {
-  return s.chunk_size ? i / *s.chunk_size * *s.chunk_size : 0;
+// The first key row i of sequence b may see: the start of its document (global layers), or the
+// start of its chunk (chunked layers). Positions count from the document's start, so a document
+// packed after another sees only itself, with its chunks where they would be if it were alone.
+std::int64_t first_visible(const AttentionShape& s, std::int64_t b, std::int64_t i) {
+  const std::int64_t position = document_position(s, b, i);
+  return i - (s.chunk_size ? position % *s.chunk_size : position);
 }
 
 float dot(const float* a, const float* b, std::int64_t n) {
@@ -33,6 +53,10 @@ float dot(const float* a, const float* b, std::int64_t n) {
 }
 
 }  // namespace
+
+std::int64_t document_position(const AttentionShape& s, std::int64_t b, std::int64_t i) {
+  return s.positions.empty() ? i : s.positions[static_cast<std::size_t>(b * s.tokens + i)];
+}
 
 void attention_forward(const AttentionShape& s, const Tensor& q, const Tensor& k, const Tensor& v,
                        Tensor& context, Tensor& probabilities) {
@@ -56,7 +80,7 @@ void attention_forward(const AttentionShape& s, const Tensor& q, const Tensor& k
         const float* qi = qd + ((b * T + i) * s.heads + h) * D;
         float* p = probs + ((b * s.heads + h) * T + i) * T;  // row i of [T, T]
         std::fill(p, p + T, 0.0f);
-        const std::int64_t first = first_visible(s, i);
+        const std::int64_t first = first_visible(s, b, i);
         float largest = -std::numeric_limits<float>::infinity();
         for (std::int64_t j = first; j <= i; ++j) {
           p[j] = dot(qi, kd + ((b * T + j) * s.kv_heads + g) * D, D) * scale;
@@ -115,7 +139,7 @@ void attention_backward(const AttentionShape& s, const Tensor& q, const Tensor& 
           const float* dci = dctx + ((b * T + i) * s.heads + h) * D;
           const float* qi = qd + ((b * T + i) * s.heads + h) * D;
           float* dqi = dqd + ((b * T + i) * s.heads + h) * D;
-          const std::int64_t first = first_visible(s, i);
+          const std::int64_t first = first_visible(s, b, i);
           // [excerpt softmax_backward]
           float weighted = 0.0f;  // Σ_l p_l dp_l
           for (std::int64_t j = first; j <= i; ++j) {

@@ -7,7 +7,8 @@
 // sequence, query head h, and kv head g = h / (heads / kv_heads) (grouped-query attention):
 //
 //   s_j = q_i · k_j / sqrt(D)          for the visible keys j (the mask of layers/attention.hpp:
-//                                      j <= i, and on chunked layers also j / C == i / C)
+//                                      j <= i, and on chunked layers also j / C == i / C; with
+//                                      packed documents, only keys of i's own document)
 //   p = softmax(s)                     saved: [B, heads, T, T], zero where masked
 //   context_i = Σ_j p_j v_j
 //
@@ -27,6 +28,7 @@
 
 #include <cstdint>
 #include <optional>
+#include <span>
 
 #include "common/tensors/tensor.hpp"
 
@@ -37,7 +39,14 @@ struct AttentionShape {
   std::int64_t tokens;     // T per sequence; rows are ordered sequence by sequence: N = B·T
   std::int64_t heads, kv_heads, head_dim;
   std::optional<std::int64_t> chunk_size;  // set on chunked layers; none: global causal mask
+  // Packed documents (chapter 13): each row's position in its own document, [N]; a 0 starts a new
+  // document, and a query never sees a key before its document's start. Empty: one document per
+  // sequence, positions 0..T-1.
+  std::span<const std::int32_t> positions = {};
 };
+
+// The position of row i of sequence b in its document (i itself when no positions are given).
+std::int64_t document_position(const AttentionShape& shape, std::int64_t b, std::int64_t i);
 
 // q: [N, heads, D], k, v: [N, kv_heads, D] -> context: [N, heads * D] and probabilities:
 // [B, heads, T, T] (both overwritten).

@@ -9,13 +9,20 @@
 namespace llama4 {
 namespace {
 
-// Calls f(rows of sequence b) for each sequence: every sequence starts at position 0, so RoPE
-// and the temperature restart for each.
+// Calls f(rows of one document) for each document of each sequence: every document starts at
+// position 0, so RoPE and the temperature restart for each. (A sequence is one document unless
+// chapter 13 packed several into it.)
 template <class Function>
-void for_each_sequence(const AttentionShape& shape, Tensor& x, Function f) {
+void for_each_document(const AttentionShape& shape, Tensor& x, Function f) {
   for (std::int64_t b = 0; b < shape.sequences; ++b) {
-    Tensor rows = x.slice(0, b * shape.tokens, (b + 1) * shape.tokens);
-    f(rows);
+    std::int64_t start = 0;
+    for (std::int64_t i = 1; i <= shape.tokens; ++i) {
+      if (i == shape.tokens || document_position(shape, b, i) == 0) {
+        Tensor rows = x.slice(0, b * shape.tokens + start, b * shape.tokens + i);
+        f(rows);
+        start = i;
+      }
+    }
   }
 }
 
@@ -28,14 +35,16 @@ void record(ActivationRecorder* recorder, std::int64_t layer, const char* stage,
 
 AttentionBlockSettings::AttentionBlockSettings(const ModelConfig& config, std::int64_t layer,
                                                std::int64_t sequences, std::int64_t tokens,
-                                               const std::vector<float>& frequencies)
+                                               const std::vector<float>& frequencies,
+                                               std::span<const std::int32_t> positions)
     : kind(config.layer(layer)),
       shape{sequences,
             tokens,
             config.num_attention_heads,
             config.num_key_value_heads,
             config.head_dim,
-            kind.chunked_attention ? config.attention_chunk_size : std::nullopt},
+            kind.chunked_attention ? config.attention_chunk_size : std::nullopt,
+            positions},
       norm_eps(static_cast<float>(config.rms_norm_eps)),
       floor_scale(config.floor_scale),
       attn_scale(config.attn_scale),
@@ -62,8 +71,8 @@ void attention_block_forward(const AttentionBlockSettings& settings,
 
   if (settings.kind.uses_rope) {
     const auto rope = [&](Tensor& t) { apply_rope(t, 0, *settings.inverse_frequencies); };
-    for_each_sequence(s, saved.q, rope);
-    for_each_sequence(s, saved.k, rope);
+    for_each_document(s, saved.q, rope);
+    for_each_document(s, saved.k, rope);
     record(recorder, layer, "q_rope", saved.q);
     record(recorder, layer, "k_rope", saved.k);
     if (settings.kind.uses_qk_norm) {
@@ -75,7 +84,7 @@ void attention_block_forward(const AttentionBlockSettings& settings,
       record(recorder, layer, "k_norm", saved.k);
     }
   } else if (settings.kind.uses_temperature_tuning) {
-    for_each_sequence(s, saved.q, [&](Tensor& t) {
+    for_each_document(s, saved.q, [&](Tensor& t) {
       apply_attention_temperature(t, 0, settings.floor_scale, settings.attn_scale);
     });
     record(recorder, layer, "q_temperature", saved.q);
@@ -118,11 +127,11 @@ void attention_block_backward(const AttentionBlockSettings& settings,
     const auto unrotate = [&](Tensor& t) {
       apply_rope(t, 0, *settings.inverse_frequencies, Rotation::backward);
     };
-    for_each_sequence(s, dq, unrotate);
-    for_each_sequence(s, dk, unrotate);
+    for_each_document(s, dq, unrotate);
+    for_each_document(s, dk, unrotate);
   } else if (settings.kind.uses_temperature_tuning) {
     record(gradient_recorder, layer, "q_temperature", dq);
-    for_each_sequence(s, dq, [&](Tensor& t) {
+    for_each_document(s, dq, [&](Tensor& t) {
       apply_attention_temperature(t, 0, settings.floor_scale, settings.attn_scale);
     });
   }

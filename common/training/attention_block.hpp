@@ -20,6 +20,7 @@
 #pragma once
 
 #include <cstdint>
+#include <span>
 #include <vector>
 
 #include "common/debugging/activation_recorder.hpp"
@@ -36,8 +37,11 @@ struct AttentionBlockSettings {
   double floor_scale = 8192.0, attn_scale = 0.1;
   const std::vector<float>* inverse_frequencies = nullptr;  // RoPE θ_i, [D/2]
 
+  // positions: each row's position in its document, [B·T] (packed documents, chapter 13); empty:
+  // every sequence is one document.
   AttentionBlockSettings(const ModelConfig& config, std::int64_t layer, std::int64_t sequences,
-                         std::int64_t tokens, const std::vector<float>& inverse_frequencies);
+                         std::int64_t tokens, const std::vector<float>& inverse_frequencies,
+                         std::span<const std::int32_t> positions = {});
 };
 
 struct AttentionBlockActivations {

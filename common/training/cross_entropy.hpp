@@ -26,7 +26,11 @@ namespace llama4 {
 // logits: [N, V], targets: N ids. Returns the mean loss over the N positions; when dlogits is
 // given ([N, V], may be `logits` itself) it receives the gradient of that mean. A target outside
 // [0, V) is an Error naming it and its row.
+//
+// counted (chapter 13), when given: N flags, and only the rows flagged 1 count. The loss is the
+// mean over those rows, and every other row's gradient is exactly 0: the model is not taught to
+// predict them (a user's words, in fine-tuning). No row counted: loss 0, gradient 0.
 double cross_entropy(const Tensor& logits, std::span<const std::int32_t> targets,
-                     Tensor* dlogits = nullptr);
+                     Tensor* dlogits = nullptr, std::span<const std::uint8_t> counted = {});
 
 }  // namespace llama4

@@ -4,9 +4,8 @@
 #include <numbers>
 
 namespace llama4 {
-namespace {
 
-std::uint64_t hash(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
+std::uint64_t counter_hash(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
   std::uint64_t z = a * 0x9e3779b97f4a7c15ull ^
                     (b + 0x632be59bd9b4e019ull) * 0xbf58476d1ce4e5b9ull ^
                     (c + 0x2545f4914f6cdd1dull);
@@ -14,6 +13,8 @@ std::uint64_t hash(std::uint64_t a, std::uint64_t b, std::uint64_t c) {
   z = (z ^ (z >> 27)) * 0x94d049bb133111ebull;
   return z ^ (z >> 31);
 }
+
+namespace {
 
 // A standard normal number from one 64-bit hash (Box-Muller on its two 32-bit halves).
 double standard_normal(std::uint64_t bits) {
@@ -44,8 +45,8 @@ void initialise_weights(TrainableModel& model, std::uint64_t seed, double std) {
     const double scale = writes_into_the_residual_stream(info.name) ? std * depth_scale : std;
 #pragma omp parallel for schedule(static)
     for (std::int64_t i = 0; i < info.size; ++i) {
-      w[i] =
-          static_cast<float>(scale * standard_normal(hash(seed, k, static_cast<std::uint64_t>(i))));
+      w[i] = static_cast<float>(
+          scale * standard_normal(counter_hash(seed, k, static_cast<std::uint64_t>(i))));
     }
   }
 }

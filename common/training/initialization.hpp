@@ -22,4 +22,8 @@ namespace llama4 {
 
 void initialise_weights(TrainableModel& model, std::uint64_t seed, double std = 0.02);
 
+// The counter-based generator: 64 random bits from (seed, parameter, element), the same on every
+// machine and thread count. (Chapter 13 starts its LoRA adapters from it too.)
+std::uint64_t counter_hash(std::uint64_t seed, std::uint64_t parameter, std::uint64_t element);
+
 }  // namespace llama4

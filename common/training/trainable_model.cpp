@@ -17,6 +17,8 @@ namespace llama4 {
 struct TrainableModel::Pass {
   std::int64_t sequences = 0, tokens = 0;     // B, T
   std::vector<std::int32_t> inputs, targets;  // [B·T] each
+  std::span<const std::int32_t> positions;    // [B·T] or empty
+  std::span<const std::uint8_t> loss_mask;    // [B·T] or empty
   std::vector<DecoderLayerSettings> settings;
   std::vector<DecoderLayerActivations> layers;
   Tensor final_input;  // [N, H] the last layer's output
@@ -85,8 +87,9 @@ Checkpoint TrainableModel::checkpoint() {
   return Checkpoint::from_tensors("the model being trained", std::move(tensors));
 }
 
-void TrainableModel::forward(std::span<const std::int32_t> tokens, std::int64_t sequences,
-                             Pass& pass, ActivationRecorder* recorder) {
+void TrainableModel::forward(const TrainingBatch& batch, Pass& pass, ActivationRecorder* recorder) {
+  const std::span<const std::int32_t> tokens = batch.tokens;
+  const std::int64_t sequences = batch.sequences;
   if (sequences <= 0 || tokens.size() % static_cast<std::size_t>(sequences) != 0) {
     fail("training batch: ", tokens.size(), " ids do not split into ", sequences,
          " sequences of equal length");
@@ -96,6 +99,14 @@ void TrainableModel::forward(std::span<const std::int32_t> tokens, std::int64_t 
   pass.sequences = sequences;
   pass.tokens = length - 1;
   const std::int64_t T = pass.tokens, rows = sequences * T;
+  for (const auto& [size, what] : {std::pair{batch.positions.size(), "positions"},
+                                   std::pair{batch.loss_mask.size(), "loss-mask flags"}}) {
+    if (size != 0 && static_cast<std::int64_t>(size) != rows) {
+      fail("training batch: ", size, " ", what, " for ", sequences, " sequences of ", T, " inputs");
+    }
+  }
+  pass.positions = batch.positions;
+  pass.loss_mask = batch.loss_mask;
   pass.inputs.clear();
   pass.targets.clear();
   for (std::int64_t b = 0; b < sequences; ++b) {
@@ -112,7 +123,7 @@ void TrainableModel::forward(std::span<const std::int32_t> tokens, std::int64_t 
   for (std::int64_t l = 0; l < config_.num_hidden_layers; ++l) {
     pass.settings.push_back(
         {l, config_.num_experts_per_tok,
-         AttentionBlockSettings(config_, l, sequences, T, inverse_frequencies_)});
+         AttentionBlockSettings(config_, l, sequences, T, inverse_frequencies_, pass.positions)});
     x = decoder_layer_forward(pass.settings.back(), weights_.layers[static_cast<std::size_t>(l)], x,
                               pass.layers[static_cast<std::size_t>(l)], recorder);
   }
@@ -125,21 +136,36 @@ void TrainableModel::forward(std::span<const std::int32_t> tokens, std::int64_t 
 }
 
 double TrainableModel::loss(std::span<const std::int32_t> tokens, std::int64_t sequences) {
+  return loss(TrainingBatch{tokens, sequences});
+}
+
+double TrainableModel::loss(const TrainingBatch& batch) {
   Pass pass;
-  forward(tokens, sequences, pass, nullptr);
-  return cross_entropy(pass.logits, pass.targets);
+  forward(batch, pass, nullptr);
+  return cross_entropy(pass.logits, pass.targets, nullptr, pass.loss_mask);
+}
+
+Tensor TrainableModel::logits(const TrainingBatch& batch) {
+  Pass pass;
+  forward(batch, pass, nullptr);
+  return pass.logits;
 }
 
 double TrainableModel::forward_backward(std::span<const std::int32_t> tokens,
                                         std::int64_t sequences, ActivationRecorder* activations,
                                         ActivationRecorder* gradients) {
+  return forward_backward(TrainingBatch{tokens, sequences}, activations, gradients);
+}
+
+double TrainableModel::forward_backward(const TrainingBatch& batch, ActivationRecorder* activations,
+                                        ActivationRecorder* gradients) {
   Pass pass;
-  forward(tokens, sequences, pass, activations);
+  forward(batch, pass, activations);
   parameters_.zero_gradients();
 
   // The loss, and its gradient with respect to the logits (in place: the logits are not needed
-  // again).
-  const double mean_loss = cross_entropy(pass.logits, pass.targets, &pass.logits);
+  // again). Targets outside the loss mask get a zero gradient, so nothing below learns from them.
+  const double mean_loss = cross_entropy(pass.logits, pass.targets, &pass.logits, pass.loss_mask);
   const Tensor& dlogits = pass.logits;
   if (gradients != nullptr) gradients->record("logits", dlogits);
 

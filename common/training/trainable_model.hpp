@@ -26,6 +26,18 @@
 
 namespace llama4 {
 
+// What one training step reads. Chapter 11 gives only the tokens; chapter 13 also packs several
+// conversations into one sequence (positions) and trains on the assistant's words only (loss mask).
+struct TrainingBatch {
+  std::span<const std::int32_t> tokens;  // [B, T+1]: inputs are ids 0..T-1, targets ids 1..T
+  std::int64_t sequences = 1;            // B
+  // [B, T], optional: each input's position in its own document (0 starts a new one; a document
+  // attends only to itself). Empty: every sequence is one document at positions 0..T-1.
+  std::span<const std::int32_t> positions = {};
+  // [B, T], optional: 1 where the target counts in the loss. Empty: every target counts.
+  std::span<const std::uint8_t> loss_mask = {};
+};
+
 class TrainableModel {
  public:
   // Every weight the config implies (tensors/checkpoint_weights.hpp), all zero.
@@ -46,6 +58,13 @@ class TrainableModel {
   // The same loss, forward only (validation).
   double loss(std::span<const std::int32_t> tokens, std::int64_t sequences);
 
+  // The same three for a batch with positions and a loss mask (chapter 13). The loss is the mean
+  // over the counted targets; logits() returns [B·T, V].
+  double forward_backward(const TrainingBatch& batch, ActivationRecorder* activations = nullptr,
+                          ActivationRecorder* gradients = nullptr);
+  double loss(const TrainingBatch& batch);
+  Tensor logits(const TrainingBatch& batch);
+
   const ModelConfig& config() const { return config_; }
   Parameters& parameters() { return parameters_; }
 
@@ -54,8 +73,7 @@ class TrainableModel {
 
  private:
   struct Pass;  // one forward pass's activations
-  void forward(std::span<const std::int32_t> tokens, std::int64_t sequences, Pass& pass,
-               ActivationRecorder* recorder);
+  void forward(const TrainingBatch& batch, Pass& pass, ActivationRecorder* recorder);
   void bind();  // points weights_ and gradients_ at the parameter buffers
 
   ModelConfig config_;

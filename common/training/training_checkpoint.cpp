@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <charconv>
 #include <cmath>
+#include <map>
 #include <nlohmann/json.hpp>
 #include <random>
 
@@ -155,41 +156,14 @@ void replace_directory(const fs::path& directory, const fs::path& staging) {
 
 }  // namespace
 
-void save_checkpoint(const fs::path& directory, const std::string& config_text,
-                     TrainableModel& model, const AdamW& optimizer,
-                     const TrainingSettings& settings, std::int64_t steps_done,
-                     const fs::path& tokenizer, bool with_state,
-                     const std::vector<std::pair<std::string, std::string>>& extra_files) {
+void write_directory_atomically(const fs::path& directory,
+                                const std::function<void(const fs::path&)>& fill) {
   const fs::path staging = sibling(directory, "writing");
   std::error_code error;
   fs::create_directories(staging, error);
   if (error) fail("cannot create ", staging, ": ", error.message());
   try {
-    write_file_atomically(staging / "config.json", config_text);
-    write_file_atomically(staging / kTrainedTokenizerFile, read_regular_file(tokenizer));
-    for (const auto& [name, bytes] : extra_files) write_file_atomically(staging / name, bytes);
-
-    const std::string prefix = weight_prefix(config_text);
-    std::vector<std::pair<std::string, Tensor>> weights, state;
-    Parameters& parameters = model.parameters();
-    const std::vector<float>& m = optimizer.first_moment();
-    const std::vector<float>& v = optimizer.second_moment();
-    for (const ParameterInfo& info : parameters.infos()) {
-      const Tensor value = parameters.value(info.name);
-      weights.emplace_back(prefix + info.name, value.to(DType::BF16));
-      if (with_state) {
-        state.emplace_back("weight." + info.name, value);
-        state.emplace_back("first_moment." + info.name, moment_tensor(m, info));
-        state.emplace_back("second_moment." + info.name, moment_tensor(v, info));
-      }
-    }
-    write_safetensors(staging / "model.safetensors", weights, {{"format", "pt"}});
-    if (with_state) {
-      write_safetensors(staging / "training_state.safetensors", state,
-                        {{"steps_done", std::to_string(steps_done)},
-                         {"adamw_steps", std::to_string(optimizer.steps_taken())},
-                         {"settings", settings.to_json()}});
-    }
+    fill(staging);
     replace_directory(directory, staging);
   } catch (...) {
     fs::remove_all(staging, error);
@@ -197,11 +171,57 @@ void save_checkpoint(const fs::path& directory, const std::string& config_text,
   }
 }
 
+void save_checkpoint(const fs::path& directory, const std::string& config_text,
+                     TrainableModel& model, const AdamW& optimizer,
+                     const TrainingSettings& settings, std::int64_t steps_done,
+                     const fs::path& tokenizer, bool with_state,
+                     const std::vector<std::pair<std::string, std::string>>& extra_files) {
+  write_directory_atomically(directory, [&](const fs::path& staging) {
+    write_file_atomically(staging / "config.json", config_text);
+    write_file_atomically(staging / kTrainedTokenizerFile, read_regular_file(tokenizer));
+    for (const auto& [name, bytes] : extra_files) write_file_atomically(staging / name, bytes);
+
+    const std::string prefix = weight_prefix(config_text);
+    std::vector<std::pair<std::string, Tensor>> weights;
+    Parameters& parameters = model.parameters();
+    for (const ParameterInfo& info : parameters.infos()) {
+      weights.emplace_back(prefix + info.name, parameters.value(info.name).to(DType::BF16));
+    }
+    write_safetensors(staging / "model.safetensors", weights, {{"format", "pt"}});
+    if (with_state) {
+      write_training_state(staging / "training_state.safetensors", parameters, optimizer, settings,
+                           steps_done);
+    }
+  });
+}
+
+void write_training_state(const fs::path& path, Parameters& parameters, const AdamW& optimizer,
+                          const TrainingSettings& settings, std::int64_t steps_done,
+                          const std::map<std::string, std::string>& extra_metadata) {
+  std::vector<std::pair<std::string, Tensor>> state;
+  const std::vector<float>& m = optimizer.first_moment();
+  const std::vector<float>& v = optimizer.second_moment();
+  for (const ParameterInfo& info : parameters.infos()) {
+    state.emplace_back("weight." + info.name, parameters.value(info.name));
+    state.emplace_back("first_moment." + info.name, moment_tensor(m, info));
+    state.emplace_back("second_moment." + info.name, moment_tensor(v, info));
+  }
+  std::map<std::string, std::string> metadata = extra_metadata;
+  metadata["steps_done"] = std::to_string(steps_done);
+  metadata["adamw_steps"] = std::to_string(optimizer.steps_taken());
+  metadata["settings"] = settings.to_json();
+  write_safetensors(path, state, metadata);
+}
+
 ResumedTraining load_training_state(const fs::path& directory, TrainableModel& model) {
   const fs::path path = directory / "training_state.safetensors";
   if (!fs::exists(path)) {
     fail(path, " does not exist: --resume needs a checkpoint written by chapter11_train");
   }
+  return read_training_state(path, model.parameters());
+}
+
+ResumedTraining read_training_state(const fs::path& path, Parameters& parameters) {
   const SafetensorsFile file(path);
   const auto& metadata = file.metadata();
   for (const char* key : {"steps_done", "adamw_steps", "settings"}) {
@@ -209,7 +229,6 @@ ResumedTraining load_training_state(const fs::path& directory, TrainableModel& m
   }
   const TrainingSettings settings =
       TrainingSettings::from_json(metadata.at("settings"), path.string());
-  Parameters& parameters = model.parameters();
   ResumedTraining resumed{settings, parse_count(metadata.at("steps_done"), path, "steps_done"),
                           AdamW(settings.adamw, parameters.count())};
   std::vector<float>& m = resumed.optimizer.first_moment();

@@ -20,6 +20,8 @@
 
 #include <cstdint>
 #include <filesystem>
+#include <functional>
+#include <map>
 #include <string>
 #include <utility>
 #include <vector>
@@ -65,6 +67,24 @@ struct ResumedTraining {
 // the same config.json) and returns the run's settings, progress and optimizer. A missing file, a
 // weight missing or of another shape is an Error naming the file and the tensor.
 ResumedTraining load_training_state(const std::filesystem::path& directory, TrainableModel& model);
+
+// Writes a directory whole or not at all: fill(staging) writes the files into a new sibling
+// directory, which then takes the place of `directory` (an older one there is replaced). If fill
+// throws, nothing is left. The checkpoints above, and chapter 13's adapters, are written so.
+void write_directory_atomically(const std::filesystem::path& directory,
+                                const std::function<void(const std::filesystem::path&)>& fill);
+
+// The state of a training run over `parameters`, in one safetensors file: each parameter's f32
+// value ("weight.<name>"), AdamW's two moments ("first_moment.<name>", "second_moment.<name>"),
+// and in the metadata the steps done and the settings (plus extra_metadata). Chapter 11 keeps one
+// beside a checkpoint, chapter 13 beside an adapter.
+void write_training_state(const std::filesystem::path& path, Parameters& parameters,
+                          const AdamW& optimizer, const TrainingSettings& settings,
+                          std::int64_t steps_done,
+                          const std::map<std::string, std::string>& extra_metadata = {});
+// Reads it back into `parameters` (which must have the same names and shapes: an Error naming the
+// file and the tensor otherwise).
+ResumedTraining read_training_state(const std::filesystem::path& path, Parameters& parameters);
 
 // Checks, before an hour of training, that `directory` can be created and written: an Error
 // naming it and the system's reason otherwise.

@@ -1,0 +1,94 @@
+#!/usr/bin/env python3
+"""Chapter 13's fine-tuning data: conversations in Llama 4's chat format, made from the verse-aligned
+King James and World English Bibles of chapter 11 (scripts/prepare_bible.py's verses.tsv).
+
+    python3 scripts/prepare_bible.py                   # build-data/bible/verses.tsv
+    python3 scripts/make_instructions.py [--bible DIR] [--out DIR]     # DIR: build-data/instructions
+
+Three tasks, one conversation each per verse (a user message, the assistant's answer):
+
+  rewrite    "Rewrite in modern English: <KJV verse>"          -> the WEB verse
+  book       "Which book is this verse from? <KJV verse>"      -> the book's name ("1 Samuel")
+  continue   "Continue: <first half of a KJV verse>"           -> the rest of it
+
+The split is chapter 11's: a verse of a validation chapter (chapter number a multiple of 10) is
+in validation.jsonl, every other verse in train.jsonl; nothing held out is trained on, in either
+chapter. A verse is left out when the rewrite would not fit a 256-token training sequence (KJV +
+WEB over MAX_PAIR_CHARACTERS characters; about 1 in 100) or, for "continue", when it has fewer than
+MIN_CONTINUE_WORDS words. The same verses serve all three tasks.
+
+Outputs (byte-identical on every run with the same verses.tsv): train.jsonl, validation.jsonl
+({"task": ..., "reference": ..., "messages": [...]} per line; "task" and "reference" are for the
+evaluation and are ignored by the trainer) and SOURCES.md with the counts.
+"""
+import argparse
+import collections
+import csv
+import json
+import os
+import sys
+
+MAX_PAIR_CHARACTERS = 520
+MIN_CONTINUE_WORDS = 6
+PROMPTS = {
+    "rewrite": "Rewrite in modern English: ",
+    "book": "Which book is this verse from? ",
+    "continue": "Continue: ",
+}
+
+
+def conversation(task, prompt, answer, reference):
+    return {"task": task, "reference": reference,
+            "messages": [{"role": "user", "content": PROMPTS[task] + prompt},
+                         {"role": "assistant", "content": answer}]}
+
+
+def conversations_of(row):
+    kjv, web, book = row["kjv"], row["web"], row["book"]
+    where = f'{book} {row["chapter"]}:{row["verse"]}'
+    out = [conversation("rewrite", kjv, web, where), conversation("book", kjv, book, where)]
+    words = kjv.split(" ")
+    if len(words) >= MIN_CONTINUE_WORDS:
+        half = len(words) // 2
+        out.append(conversation("continue", " ".join(words[:half]), " ".join(words[half:]), where))
+    return out
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+    parser.add_argument("--bible", default="build-data/bible", help="where verses.tsv is")
+    parser.add_argument("--out", default="build-data/instructions")
+    args = parser.parse_args()
+    source = os.path.join(args.bible, "verses.tsv")
+    if not os.path.exists(source):
+        sys.exit(f"{source} does not exist: run scripts/prepare_bible.py first")
+    splits = {"train": [], "validation": []}
+    left_out = collections.Counter()
+    with open(source, encoding="utf-8", newline="") as f:
+        for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
+            if len(row["kjv"]) + len(row["web"]) > MAX_PAIR_CHARACTERS:
+                left_out["too long"] += 1
+                continue
+            splits[row["split"]].extend(conversations_of(row))
+    os.makedirs(args.out, exist_ok=True)
+    lines = []
+    for split, items in splits.items():
+        path = os.path.join(args.out, f"{split}.jsonl")
+        with open(path, "w", encoding="utf-8", newline="\n") as f:
+            for item in items:
+                f.write(json.dumps(item, ensure_ascii=False) + "\n")
+        tasks = collections.Counter(item["task"] for item in items)
+        lines.append(f"| {split} | {len(items):,} | " +
+                     " | ".join(f"{tasks[t]:,}" for t in PROMPTS) + " |")
+        print(f"{path}: {len(items):,} conversations")
+    with open(os.path.join(args.out, "SOURCES.md"), "w", encoding="utf-8") as f:
+        f.write("# Chapter 13's conversations\n\nMade by scripts/make_instructions.py from "
+                f"{source} (scripts/prepare_bible.py).\n\n"
+                "| split | conversations | rewrite | book | continue |\n| --- | ---: | ---: | ---: | ---: |\n"
+                + "\n".join(lines) +
+                f"\n\nVerses left out (KJV + WEB over {MAX_PAIR_CHARACTERS} characters): "
+                f"{left_out['too long']:,}.\n")
+
+
+if __name__ == "__main__":
+    main()
