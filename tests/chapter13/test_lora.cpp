@@ -144,22 +144,29 @@ TEST(AdapterFile, AnAdapterForAnotherBaseModelIsAnErrorNamingTheTensor) {
   EXPECT_NE(message.find("lora_"), std::string::npos) << message;
 }
 
+// The golden adapter saved in `directory`/adapter with one edit to its adapter_config.json
+// (`from` replaced by `to`), and the error of loading it for the tiny model ("" if it loads).
+std::string error_after_config_edit(const TemporaryDirectory& directory, const std::string& from,
+                                    const std::string& to) {
+  const testing::GoldenModel& golden = testing::golden_model("tiny");
+  LoraAdapter adapter = golden_adapter(golden.config);
+  save_adapter(directory / "adapter", adapter, "", "golden/data/tiny");
+  const fs::path config_path = directory / "adapter" / "adapter_config.json";
+  std::string config = testing::read_file(config_path);
+  if (config.find(from) == std::string::npos) return "no \"" + from + "\" in the config";
+  config.replace(config.find(from), from.size(), to);
+  testing::write_file(config_path, config);
+  return load_error(directory / "adapter", golden.config);
+}
+
 class AdapterConfigRefused : public ::testing::TestWithParam<std::pair<std::string, std::string>> {
 };
 
 // Each case rewrites one thing of a good adapter_config.json; the error names the field.
 TEST_P(AdapterConfigRefused, WithAnErrorNamingTheField) {
-  const testing::GoldenModel& golden = testing::golden_model("tiny");
-  LoraAdapter adapter = golden_adapter(golden.config);
   TemporaryDirectory directory;
-  save_adapter(directory / "adapter", adapter, "", "golden/data/tiny");
-  const fs::path config_path = directory / "adapter" / "adapter_config.json";
-  std::string config = testing::read_file(config_path);
   const auto& [from, to] = GetParam();
-  ASSERT_NE(config.find(from), std::string::npos) << from;
-  config.replace(config.find(from), from.size(), to);
-  testing::write_file(config_path, config);
-  const std::string message = load_error(directory / "adapter", golden.config);
+  const std::string message = error_after_config_edit(directory, from, to);
   EXPECT_NE(message.find("adapter_config.json"), std::string::npos) << message;
   const std::string field = to.substr(0, to.find(':'));
   EXPECT_NE(message.find(field.substr(1, field.size() - 2)), std::string::npos) << message;
@@ -176,15 +183,8 @@ INSTANTIATE_TEST_SUITE_P(
                       std::pair{"\"q_proj\",", "\"lm_head\","}));
 
 TEST(AdapterFile, ARankThatDisagreesWithTheTensorsIsAnErrorNamingATensor) {
-  const testing::GoldenModel& golden = testing::golden_model("tiny");
-  LoraAdapter adapter = golden_adapter(golden.config);
   TemporaryDirectory directory;
-  save_adapter(directory / "adapter", adapter, "", "golden/data/tiny");
-  const fs::path config_path = directory / "adapter" / "adapter_config.json";
-  std::string config = testing::read_file(config_path);
-  config.replace(config.find("\"r\": 4"), 6, "\"r\": 8");
-  testing::write_file(config_path, config);
-  const std::string message = load_error(directory / "adapter", golden.config);
+  const std::string message = error_after_config_edit(directory, "\"r\": 4", "\"r\": 8");
   EXPECT_NE(message.find("lora_A.weight\" is [4, "), std::string::npos) << message;
   EXPECT_NE(message.find("[8, "), std::string::npos) << message;
 }
