@@ -97,12 +97,7 @@ LoraSettings read_adapter_config(const fs::path& directory) {
   for (const nlohmann::json& module : *modules) {
     if (!module.is_string()) fail(path, ": \"target_modules\" holds ", json_excerpt(module));
     const std::string name = module.get<std::string>();
-    const std::vector<std::string>& known = lora_module_names();
-    if (std::find(known.begin(), known.end(), name) == known.end()) {
-      fail(path, ": target module \"", printable(name),
-           "\" is not one this model's adapters can take (q_proj, k_proj, v_proj, o_proj, "
-           "gate_proj, up_proj, down_proj)");
-    }
+    check_lora_module(name, path.string());
     settings.target_modules.push_back(name);
   }
   // PEFT options that would change what the adapter computes: refuse them rather than ignore them.

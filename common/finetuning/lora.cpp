@@ -11,14 +11,15 @@
 namespace llama4 {
 namespace {
 
-// "model.layers.0.self_attn.q_proj.weight" -> "q_proj"
-std::string module_name(const std::string& weight) {
-  const std::string stem = weight.substr(0, weight.size() - std::string(".weight").size());
-  return stem.substr(stem.rfind('.') + 1);
-}
-
+// "model.layers.0.self_attn.q_proj.weight" -> "model.layers.0.self_attn.q_proj"
 std::string stem(const std::string& weight) {
   return weight.substr(0, weight.size() - std::string(".weight").size());
+}
+
+// "model.layers.0.self_attn.q_proj.weight" -> "q_proj"
+std::string module_name(const std::string& weight) {
+  const std::string module_path = stem(weight);
+  return module_path.substr(module_path.rfind('.') + 1);
 }
 
 }  // namespace
@@ -27,6 +28,15 @@ const std::vector<std::string>& lora_module_names() {
   static const std::vector<std::string> names = {"q_proj",    "k_proj",  "v_proj",   "o_proj",
                                                  "gate_proj", "up_proj", "down_proj"};
   return names;
+}
+
+void check_lora_module(const std::string& module, const std::string& where) {
+  const std::vector<std::string>& known = lora_module_names();
+  if (std::find(known.begin(), known.end(), module) == known.end()) {
+    fail(where, ": target module \"", printable(module),
+         "\" is not one this model's adapters can take (q_proj, k_proj, v_proj, o_proj, "
+         "gate_proj, up_proj, down_proj)");
+  }
 }
 
 std::string LoraTarget::lora_a() const {
@@ -42,14 +52,7 @@ LoraAdapter::LoraAdapter(const ModelConfig& config, LoraSettings settings)
   if (!(settings_.alpha > 0.0) || !std::isfinite(settings_.alpha)) {
     fail("LoRA alpha ", settings_.alpha, ": it must be a positive number");
   }
-  const std::vector<std::string>& known = lora_module_names();
-  for (const std::string& module : settings_.target_modules) {
-    if (std::find(known.begin(), known.end(), module) == known.end()) {
-      fail("LoRA target module \"", printable(module),
-           "\" is not one this model's adapters can take (q_proj, k_proj, v_proj, o_proj, "
-           "gate_proj, up_proj, down_proj)");
-    }
-  }
+  for (const std::string& module : settings_.target_modules) check_lora_module(module, "LoRA");
   for (const WeightShape& weight : text_model_weights(config)) {
     if (weight.kind != WeightShape::Kind::matrix || !weight.name.ends_with(".weight") ||
         weight.name.find(".experts.") != std::string::npos) {

@@ -39,6 +39,8 @@ struct LoraSettings {
 
 // The module names LoRA can adapt here (the list above), for messages and --lora-targets.
 const std::vector<std::string>& lora_module_names();
+// An Error, prefixed by `where`, when `module` is not one of them.
+void check_lora_module(const std::string& module, const std::string& where);
 
 // One adapted weight: its canonical name (model.layers.0.self_attn.q_proj.weight) and shape.
 struct LoraTarget {

@@ -50,6 +50,21 @@ TEST(Lora, ItAdaptsTheAttentionAndMlpProjectionsButNotTheRoutedExperts) {
   }
 }
 
+TEST(Lora, StartsAsPeftDoesWithBZeroSoTheModelIsUnchanged) {
+  LoraAdapter adapter(testing::golden_model("tiny").config, LoraSettings{4, 8.0});
+  adapter.initialise(7);
+  for (const LoraTarget& target : adapter.targets()) {
+    const Tensor a = adapter.parameters().value(target.lora_a());
+    const Tensor b = adapter.parameters().value(target.lora_b());
+    const float bound = 1.0f / std::sqrt(static_cast<float>(target.in));
+    float largest = 0.0f;
+    for (std::int64_t i = 0; i < a.numel(); ++i) largest = std::max(largest, std::abs(a.flat(i)));
+    EXPECT_LE(largest, bound) << target.weight;
+    EXPECT_GT(largest, 0.5f * bound) << target.weight;  // spread over the range, not all 0
+    for (std::int64_t i = 0; i < b.numel(); ++i) ASSERT_EQ(b.flat(i), 0.0f) << target.weight;
+  }
+}
+
 TEST(Lora, LossAndAdapterGradientsEqualPyTorchsUnmergedAdapter) {
   const testing::GoldenModel& golden = testing::golden_model("tiny");
   TrainableModel model = testing::golden_trainable_model(golden);
