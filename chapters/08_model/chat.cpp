@@ -1,5 +1,8 @@
 // --chat: a conversation, one user line per turn, in Llama 4's chat format.
 //
+// With --prompt TEXT (or --prompt-file) it answers that one message and exits: only the assistant's
+// reply goes to standard output, so a script can read it (chapter 13's fine-tuned model answers).
+//
 // The first turn renders the whole dialog (optional system message, then the user's line, then the
 // assistant's header); later turns add only their own tokens. The KV cache carries the
 // conversation from turn to turn, so each turn prefills only what is new.
@@ -16,7 +19,38 @@
 
 namespace llama4 {
 
+namespace {
+
+// The first turn: the system message (if any), the user's message, the assistant's header.
+std::vector<std::int32_t> first_turn_tokens(const Tokenizer& tokenizer,
+                                            const ProgramOptions& options,
+                                            const std::string& user) {
+  std::vector<ChatMessage> dialog;
+  if (options.system) dialog.push_back({.role = "system", .content = *options.system});
+  dialog.push_back({.role = "user", .content = user});
+  return encode_dialog(tokenizer, dialog, true);
+}
+
+// --chat --prompt TEXT: one answer, alone on standard output.
+int answer_once(InferenceSession& session, const Tokenizer& tokenizer,
+                const ProgramOptions& options) {
+  if (const std::optional<std::size_t> bad = find_invalid_utf8(*options.prompt))
+    fail("the prompt is not valid UTF-8 at byte ", *bad);
+  Sampler sampler(options.sampling);
+  Utf8StreamDecoder decoder(tokenizer);
+  generate(session, sampler, first_turn_tokens(tokenizer, options, *options.prompt),
+           options.max_new_tokens, tokenizer.stop_ids(), [&](std::int32_t id) {
+             std::cout << decoder.push(id) << std::flush;
+             return true;
+           });
+  std::cout << decoder.flush() << '\n';
+  return 0;
+}
+
+}  // namespace
+
 int chat(InferenceSession& session, const Tokenizer& tokenizer, const ProgramOptions& options) {
+  if (options.prompt) return answer_once(session, tokenizer, options);
   Sampler sampler(options.sampling);
   std::vector<std::int32_t> history;  // every token of the conversation so far
   std::vector<std::int32_t> pending;  // tokens to feed before the next user message
@@ -35,10 +69,7 @@ int chat(InferenceSession& session, const Tokenizer& tokenizer, const ProgramOpt
     }
     std::vector<std::int32_t> turn = pending;
     if (first_turn) {
-      std::vector<ChatMessage> dialog;
-      if (options.system) dialog.push_back({.role = "system", .content = *options.system});
-      dialog.push_back({.role = "user", .content = line});
-      const std::vector<std::int32_t> rendered = encode_dialog(tokenizer, dialog, true);
+      const std::vector<std::int32_t> rendered = first_turn_tokens(tokenizer, options, line);
       turn.insert(turn.end(), rendered.begin(), rendered.end());
       first_turn = false;
     } else {

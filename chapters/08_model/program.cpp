@@ -5,10 +5,12 @@
 
 #include <chrono>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
 
 #include "chapters/08_model/modes.hpp"
 #include "common/debugging/data_paths.hpp"
+#include "common/finetuning/adapted_model.hpp"
 #include "common/model/synthetic_model.hpp"
 #include "common/program/command_line.hpp"
 #include "common/program/progress_bar.hpp"
@@ -90,6 +92,13 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
           ->check(CLI::IsMember(shapes))
           ->excludes(directory)
           ->group(model);
+  app.add_option("--adapter", o.adapter,
+                 "a LoRA adapter (PEFT's adapter_config.json + adapter_model.safetensors), merged "
+                 "into the weights at load (chapter 13; default with --chat and no --model: "
+                 "chapter 13's adapter for the trained model)")
+      ->option_text("DIR")
+      ->excludes(synthetic)
+      ->group(model);
   app.add_option("--weight-seed", o.weight_seed, "seed of the synthetic weights (default 1)")
       ->option_text("N")
       ->check(any_unsigned_integer())
@@ -198,7 +207,9 @@ Model load_model(const ProgramOptions& options) {
   }
   const std::string directory =
       options.model_directory.empty() ? golden_model_dir("tiny").string() : options.model_directory;
-  Model model = quantized(Model::load(directory), options.quantize);
+  Model model = Model::load(directory);
+  if (!options.adapter.empty()) model = with_adapter(model, options.adapter);
+  model = quantized(std::move(model), options.quantize);
   const std::uint64_t bytes = model.checkpoint().total_bytes();
   const bool touch =
       options.touch.value_or(bytes > (64u << 20) && bytes < physical_memory_bytes() / 2);
@@ -317,6 +328,14 @@ int run_model_program(int argc, char** argv, const SessionFactory& make_session,
   }
   // Without a model, the trained one: it has a tokenizer and writes English. The golden check
   // keeps its own default, the golden tiny model (load_model).
+  // A chat without a model: the trained one with chapter 13's adapter, which answers in the chat
+  // format (the trained model alone only continues text).
+  if (options.chat && options.model_directory.empty() && options.synthetic.empty() &&
+      options.adapter.empty() && std::filesystem::exists(chat_adapter_dir())) {
+    options.adapter = chat_adapter_dir().string();
+    std::cerr << "chat: chapter 11's trained model with chapter 13's adapter (" << options.adapter
+              << ")\n";
+  }
   if (options.model_directory.empty() && options.synthetic.empty() && !options.check_golden)
     options.model_directory = trained_model_dir().string();
   return run_main([&] { return run(options, make_session, preflight); });

@@ -32,6 +32,7 @@ namespace llama4 {
 struct ProgramOptions {
   bool check_golden = false;          // --check-golden (also: no arguments at all)
   std::string model_directory;        // --model DIR (default: the golden tiny checkpoint)
+  std::string adapter;                // --adapter DIR: a LoRA adapter merged at load (chapter 13)
   std::string synthetic;              // --synthetic NAME
   std::uint64_t weight_seed = 1;      // --weight-seed N (synthetic weights)
   std::string tokenizer;              // --tokenizer PATH

@@ -3,8 +3,6 @@
 //   batch -> forward + backward (loss, gradients) -> clip -> AdamW step -> log, validate, save
 #include "chapters/11_training/train.hpp"
 
-#include <unistd.h>
-
 #include <chrono>
 #include <cmath>
 #include <cstdio>
@@ -22,6 +20,7 @@
 #include "common/training/batches.hpp"
 #include "common/training/initialization.hpp"
 #include "common/training/training_log.hpp"
+#include "common/training/training_progress.hpp"
 
 namespace llama4 {
 namespace {
@@ -65,32 +64,6 @@ double validation_loss(TrainableModel& model, const std::vector<std::vector<std:
     count += n;
   }
   return total / count;
-}
-
-std::string duration(double seconds) {
-  const auto s = static_cast<long long>(seconds);
-  char text[32];
-  std::snprintf(text, sizeof text, "%lld:%02lld:%02lld", s / 3600, s / 60 % 60, s % 60);
-  return text;
-}
-
-// One line that rewrites itself on a terminal; on a pipe, a line every `every` steps.
-void show_progress(std::int64_t step, std::int64_t steps, double loss, double tokens_per_second,
-                   double elapsed, std::int64_t steps_this_run) {
-  static const bool terminal = ::isatty(STDOUT_FILENO) != 0;
-  const std::int64_t every = std::max<std::int64_t>(1, steps / 100);
-  if (!terminal && step % every != 0 && step != steps) return;
-  const int width = 24;
-  const int filled = static_cast<int>(width * step / steps);
-  const double eta =
-      elapsed / static_cast<double>(steps_this_run) * static_cast<double>(steps - step);
-  std::printf("%sstep %lld/%lld [%s%s] loss %.3f | %.0f tok/s | elapsed %s | ETA %s%s",
-              terminal ? "\r" : "", static_cast<long long>(step), static_cast<long long>(steps),
-              std::string(static_cast<std::size_t>(filled), '=').c_str(),
-              std::string(static_cast<std::size_t>(width - filled), ' ').c_str(), loss,
-              tokens_per_second, duration(elapsed).c_str(), duration(eta).c_str(),
-              terminal ? "   " : "\n");
-  std::fflush(stdout);
 }
 
 }  // namespace
@@ -190,9 +163,9 @@ int train(const TrainOptions& options) {
       row.validation_loss = validation_loss(model, validation, settings.tokens);
     }
     log.add(row);
-    show_progress(row.step, settings.steps, loss,
-                  static_cast<double>(tokens_per_step * (row.step - start)) / elapsed, elapsed,
-                  row.step - start);
+    show_training_progress(row.step, settings.steps, loss,
+                           static_cast<double>(tokens_per_step * (row.step - start)) / elapsed,
+                           elapsed, row.step - start);
     if (row.validation_loss) {
       std::printf("\nstep %lld: validation loss %.4f (perplexity %.2f)\n",
                   static_cast<long long>(row.step), *row.validation_loss,

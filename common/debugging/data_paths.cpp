@@ -43,6 +43,11 @@ std::filesystem::path trained_model_dir() {
                              std::filesystem::path(LLAMA4_SOURCE_DIR) / "golden" / "llama4-bible");
 }
 
+std::filesystem::path chat_adapter_dir() {
+  return from_environment_or("LLAMA4_CHAT_ADAPTER", std::filesystem::path(LLAMA4_SOURCE_DIR) /
+                                                        "golden" / "llama4-bible-chat");
+}
+
 std::filesystem::path golden_activations_path(const char* model_name) {
   return golden_data_dir() / ("activations-" + std::string(model_name) + ".safetensors");
 }

@@ -23,6 +23,9 @@ std::filesystem::path default_tokenizer_path();
 std::filesystem::path golden_model_dir(const char* name);
 // The model chapter 11 trained: what chapter08_model runs when given no model.
 std::filesystem::path trained_model_dir();
+// The LoRA adapter chapter 13 fine-tuned on top of it, for the chat format: what --chat uses when
+// given no model.
+std::filesystem::path chat_adapter_dir();
 
 // The tokenizer that belongs to a checkpoint directory, the first that exists of:
 //   tokenizer.model     Meta's tiktoken ranks, in a downloaded Llama 4 checkpoint

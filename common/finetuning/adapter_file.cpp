@@ -30,9 +30,8 @@ std::string shape_text(const Shape& shape) {
 
 }  // namespace
 
-void save_adapter(const fs::path& directory, LoraAdapter& adapter, const std::string& weight_prefix,
-                  const std::string& base_model,
-                  const std::vector<std::pair<std::string, std::string>>& extra_files) {
+void write_adapter_files(const fs::path& directory, LoraAdapter& adapter,
+                         const std::string& weight_prefix, const std::string& base_model) {
   const LoraSettings& settings = adapter.settings();
   const nlohmann::ordered_json config = {{"peft_type", "LORA"},
                                          {"task_type", "CAUSAL_LM"},
@@ -56,9 +55,15 @@ void save_adapter(const fs::path& directory, LoraAdapter& adapter, const std::st
       tensors.emplace_back(kPeftPrefix + weight_prefix + name, adapter.parameters().value(name));
     }
   }
+  write_file_atomically(directory / kConfigFile, config.dump(2) + "\n");
+  write_safetensors(directory / kWeightsFile, tensors, {{"format", "pt"}});
+}
+
+void save_adapter(const fs::path& directory, LoraAdapter& adapter, const std::string& weight_prefix,
+                  const std::string& base_model,
+                  const std::vector<std::pair<std::string, std::string>>& extra_files) {
   write_directory_atomically(directory, [&](const fs::path& staging) {
-    write_file_atomically(staging / kConfigFile, config.dump(2) + "\n");
-    write_safetensors(staging / kWeightsFile, tensors, {{"format", "pt"}});
+    write_adapter_files(staging, adapter, weight_prefix, base_model);
     for (const auto& [name, bytes] : extra_files) write_file_atomically(staging / name, bytes);
   });
 }

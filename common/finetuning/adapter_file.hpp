@@ -32,6 +32,10 @@ void save_adapter(const std::filesystem::path& directory, LoraAdapter& adapter,
                   const std::string& weight_prefix, const std::string& base_model,
                   const std::vector<std::pair<std::string, std::string>>& extra_files = {});
 
+// The same files written into an existing directory (for a caller that adds its own files and
+// writes the whole with write_directory_atomically, as chapter13_finetune does).
+void write_adapter_files(const std::filesystem::path& directory, LoraAdapter& adapter,
+                         const std::string& weight_prefix, const std::string& base_model);
 // The settings adapter_config.json gives (checked, but not yet against a model).
 LoraSettings read_adapter_config(const std::filesystem::path& directory);
 

@@ -23,7 +23,11 @@ Conversation parse_conversation(const std::string& line, const std::string& wher
   if (!j.is_object() || !j.contains("messages") || !j["messages"].is_array()) {
     fail(where, ": a conversation must be an object with a \"messages\" list");
   }
-  Conversation conversation{where, {}};
+  Conversation conversation{where, {}, ""};
+  if (j.contains("task")) {
+    if (!j["task"].is_string()) fail(where, ": \"task\" must be a string");
+    conversation.task = j["task"].get<std::string>();
+  }
   for (const nlohmann::json& message : j["messages"]) {
     const std::string at = where + ": message " + std::to_string(conversation.messages.size() + 1);
     if (!message.is_object()) fail(at, " is not an object: ", json_excerpt(message));

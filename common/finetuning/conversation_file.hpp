@@ -22,6 +22,7 @@ namespace llama4 {
 struct Conversation {
   std::string where;  // "FILE:LINE", for errors found later (a conversation too long to train)
   std::vector<ChatMessage> messages;
+  std::string task;  // the line's "task", if any (make_instructions.py's; chapter 13's evaluation)
 };
 
 // One line of a conversation file; `where` names it in errors.

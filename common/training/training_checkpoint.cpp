@@ -21,12 +21,6 @@ namespace {
 
 namespace fs = std::filesystem;
 
-// "language_model." when config.json nests the text model (Llama4ForConditionalGeneration).
-std::string weight_prefix(const std::string& config_text) {
-  const auto config = nlohmann::json::parse(config_text, nullptr, /*allow_exceptions=*/false);
-  return config.is_object() && config.contains("text_config") ? "language_model." : "";
-}
-
 // A sibling path that does not exist yet: "<directory>.<what>-<random>".
 fs::path sibling(const fs::path& directory, const char* what) {
   std::random_device random;
@@ -181,7 +175,7 @@ void save_checkpoint(const fs::path& directory, const std::string& config_text,
     write_file_atomically(staging / kTrainedTokenizerFile, read_regular_file(tokenizer));
     for (const auto& [name, bytes] : extra_files) write_file_atomically(staging / name, bytes);
 
-    const std::string prefix = weight_prefix(config_text);
+    const std::string prefix = weight_prefix_of(config_text);
     std::vector<std::pair<std::string, Tensor>> weights;
     Parameters& parameters = model.parameters();
     for (const ParameterInfo& info : parameters.infos()) {
@@ -249,6 +243,11 @@ ResumedTraining read_training_state(const fs::path& path, Parameters& parameters
   }
   resumed.optimizer.set_steps_taken(parse_count(metadata.at("adamw_steps"), path, "adamw_steps"));
   return resumed;
+}
+
+std::string weight_prefix_of(const std::string& config_text) {
+  const auto config = nlohmann::json::parse(config_text, nullptr, /*allow_exceptions=*/false);
+  return config.is_object() && config.contains("text_config") ? "language_model." : "";
 }
 
 }  // namespace llama4

@@ -86,6 +86,10 @@ void write_training_state(const std::filesystem::path& path, Parameters& paramet
 // file and the tensor otherwise).
 ResumedTraining read_training_state(const std::filesystem::path& path, Parameters& parameters);
 
+// "language_model." when config.json's text nests the text model under text_config (as Meta's
+// Llama4ForConditionalGeneration checkpoints do), else "": the prefix of every weight's name.
+std::string weight_prefix_of(const std::string& config_text);
+
 // Checks, before an hour of training, that `directory` can be created and written: an Error
 // naming it and the system's reason otherwise.
 void check_writable_directory(const std::filesystem::path& directory);
