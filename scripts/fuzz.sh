@@ -15,6 +15,8 @@
 #               fuzz_command_line          chapter08_model / chapter09_hip's options
 #               fuzz_multiple_choice       --multiple-choice questions (JSON Lines)
 #   chapter 11  fuzz_training_checkpoint   config + training_state.safetensors (--resume)
+#   chapter 13  fuzz_conversations         conversation files (JSON Lines), tokenized and packed
+#               fuzz_adapter               a LoRA adapter (adapter_config.json + safetensors), merged
 # Each starts from a seed corpus (tests/fuzz/make_seeds.py: the golden files and small hand-made
 # ones) and runs for the given time with inputs up to 1 MiB, enough for 200,000-deep nesting. A
 # crash, a leak, undefined behaviour, a hang (20 s), 2 GB of memory or an exception other than
@@ -29,7 +31,7 @@ if ((${#targets[@]} == 0)); then
   targets=(fuzz_safetensors fuzz_model_config fuzz_shard_index fuzz_checkpoint_directory
            fuzz_tiktoken_ranks fuzz_hf_tokenizer_json fuzz_encode
            fuzz_activation_dump fuzz_command_line fuzz_multiple_choice
-           fuzz_training_checkpoint)
+           fuzz_training_checkpoint fuzz_conversations fuzz_adapter)
 fi
 out=$(realpath -m "${FUZZ_DIR:-build-fuzz}")  # absolute: fuzz_command_line changes directory
 cxx=${FUZZ_CXX:-$(command -v clang++ || command -v clang++-14)}

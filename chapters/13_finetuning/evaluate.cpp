@@ -21,7 +21,6 @@
 #include "common/finetuning/chrf.hpp"
 #include "common/finetuning/conversation_file.hpp"
 #include "common/model/generation.hpp"
-#include "common/program/progress_bar.hpp"
 #include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
 #include "common/tokenizer/chat_format.hpp"
@@ -118,8 +117,9 @@ int evaluate(const EvaluateOptions& options) {
                          {"answer", a.text},
                          {"expected", expected},
                          {"closed", a.closed}});
-      draw_progress("answering", static_cast<std::uint64_t>(++done),
-                    static_cast<std::uint64_t>(total));
+      if (++done % 100 == 0 || done == total)
+        std::fprintf(stderr, "answered %lld of %lld\n", static_cast<long long>(done),
+                     static_cast<long long>(total));
     }
     const double n = static_cast<double>(conversations.size());
     std::int64_t majority = 0;

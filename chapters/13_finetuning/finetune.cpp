@@ -175,8 +175,10 @@ int finetune(const FinetuneOptions& options) {
       return;
     }
     write_directory_atomically(options.out, [&](const fs::path& staging) {
+      // The base model as a path from where the program runs (PEFT reads it as a path or a hub
+      // name): "golden/llama4-bible" from the repository's root.
       write_adapter_files(staging, trainee.adapter(), weight_prefix_of(config_text),
-                          base_directory.string());
+                          fs::proximate(base_directory).string());
       write_training_state(staging / kTrainingStateFile, trainee.trained(), optimizer, settings,
                            steps_done);
       for (const auto& [name, bytes] : extra) write_file_atomically(staging / name, bytes);

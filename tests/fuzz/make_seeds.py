@@ -172,6 +172,32 @@ def main(out):
     add("fuzz_training_checkpoint", "small", config + SEPARATOR + safetensors(
         sorted(state), {"steps_done": "3", "adamw_steps": "3", "settings": json.dumps(settings)}))
 
+    # conversation files (chapter 13): every role, a long answer, a line nested past the limit
+    conversation = {"task": "book", "messages": [
+        {"role": "system", "content": "Be brief."},
+        {"role": "user", "content": "Which book is this verse from? In the beginning"},
+        {"role": "assistant", "content": "Genesis"}]}
+    rewrite = {"messages": [{"role": "user", "content": "Rewrite: Thou shalt not steal."},
+                            {"role": "assistant", "content": "You shall not steal. " * 8}]}
+    add("fuzz_conversations", "three", "\n".join(json.dumps(c) for c in (conversation, rewrite, conversation)).encode() + b"\n")
+    add("fuzz_conversations", "deep", b'{"messages": ' + deep().encode() + b"}\n")
+
+    # a LoRA adapter of the golden tiny model (rank 2, every target module), as save_adapter writes it
+    tiny = read(GOLDEN, "tiny", "model.safetensors")
+    tiny_header = json.loads(tiny[8:8 + struct.unpack("<Q", tiny[:8])[0]])
+    modules = ("q_proj", "k_proj", "v_proj", "o_proj", "gate_proj", "up_proj", "down_proj")
+    adapter, rng = [], random.Random(3)
+    for name, entry in sorted(tiny_header.items()):
+        stem = name[:-len(".weight")] if name.endswith(".weight") else ""
+        if stem.split(".")[-1] in modules and len(entry["shape"]) == 2:
+            out_features, in_features = entry["shape"]
+            adapter.append(("base_model.model." + stem + ".lora_A.weight", "F32", [2, in_features], f32([2, in_features], rng)))
+            adapter.append(("base_model.model." + stem + ".lora_B.weight", "F32", [out_features, 2], f32([out_features, 2], rng)))
+    adapter_config = {"peft_type": "LORA", "task_type": "CAUSAL_LM", "r": 2, "lora_alpha": 4,
+                      "target_modules": list(modules), "bias": "none", "use_dora": False,
+                      "use_rslora": False, "fan_in_fan_out": False}
+    add("fuzz_adapter", "tiny", json.dumps(adapter_config).encode() + SEPARATOR + safetensors(sorted(adapter), {"format": "pt"}))
+
     # activation dumps
     rng = random.Random(2)
     stages = [("embedding", [2, 8]), ("layers.0.attn_norm", [2, 8]), ("layers.0.q", [2, 2, 4]),
