@@ -1,10 +1,10 @@
 #include "common/finetuning/conversation_file.hpp"
 
 #include <optional>
-#include <sstream>
 
 #include "common/tensors/error.hpp"
 #include "common/tensors/json_document.hpp"
+#include "common/tensors/json_lines.hpp"
 #include "common/tensors/regular_file.hpp"
 #include "common/tokenizer/utf8.hpp"
 
@@ -57,12 +57,9 @@ std::vector<Conversation> read_conversation_file(const std::filesystem::path& pa
     fail(path, " is not valid UTF-8 at byte offset ", *offset);
   }
   std::vector<Conversation> conversations;
-  std::istringstream lines(text);
-  std::string line;
-  for (std::int64_t number = 1; std::getline(lines, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    conversations.push_back(parse_conversation(line, path.string() + ":" + std::to_string(number)));
-  }
+  for_each_json_line(text, path, [&](const std::string& line, const std::string& where) {
+    conversations.push_back(parse_conversation(line, where));
+  });
   if (conversations.empty()) fail(path, ": no conversations (one JSON object per line)");
   return conversations;
 }

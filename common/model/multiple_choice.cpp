@@ -1,10 +1,9 @@
 #include "common/model/multiple_choice.hpp"
 
-#include <sstream>
-
 #include "common/model/generation.hpp"
 #include "common/tensors/error.hpp"
 #include "common/tensors/json_document.hpp"
+#include "common/tensors/json_lines.hpp"
 #include "common/tensors/regular_file.hpp"
 
 namespace llama4 {
@@ -39,13 +38,11 @@ MultipleChoiceQuestion parse_question(const std::string& line, const std::string
 }  // namespace
 
 std::vector<MultipleChoiceQuestion> read_multiple_choice(const std::filesystem::path& path) {
-  std::istringstream lines(read_regular_file(path));
   std::vector<MultipleChoiceQuestion> questions;
-  std::string line;
-  for (std::int64_t number = 1; std::getline(lines, line); ++number) {
-    if (line.find_first_not_of(" \t\r") == std::string::npos) continue;
-    questions.push_back(parse_question(line, path.string() + ":" + std::to_string(number)));
-  }
+  for_each_json_line(read_regular_file(path), path,
+                     [&](const std::string& line, const std::string& where) {
+                       questions.push_back(parse_question(line, where));
+                     });
   if (questions.empty()) fail(path, ": no questions (one JSON object per line)");
   return questions;
 }
