@@ -15,6 +15,7 @@
 #               fuzz_command_line          chapter08_model / chapter09_hip's options
 #               fuzz_multiple_choice       --multiple-choice questions (JSON Lines)
 #   chapter 11  fuzz_training_checkpoint   config + training_state.safetensors (--resume)
+#   chapter 12  fuzz_gguf                  a GGUF file (llama.cpp's format), loaded and run for 3 tokens
 #   chapter 13  fuzz_conversations         conversation files (JSON Lines), tokenized and packed
 #               fuzz_adapter               a LoRA adapter (adapter_config.json + safetensors), merged
 # Each starts from a seed corpus (tests/fuzz/make_seeds.py: the golden files and small hand-made
@@ -31,7 +32,7 @@ if ((${#targets[@]} == 0)); then
   targets=(fuzz_safetensors fuzz_model_config fuzz_shard_index fuzz_checkpoint_directory
            fuzz_tiktoken_ranks fuzz_hf_tokenizer_json fuzz_encode
            fuzz_activation_dump fuzz_command_line fuzz_multiple_choice
-           fuzz_training_checkpoint fuzz_conversations fuzz_adapter)
+           fuzz_training_checkpoint fuzz_gguf fuzz_conversations fuzz_adapter)
 fi
 out=$(realpath -m "${FUZZ_DIR:-build-fuzz}")  # absolute: fuzz_command_line changes directory
 cxx=${FUZZ_CXX:-$(command -v clang++ || command -v clang++-14)}

@@ -237,7 +237,7 @@ bool show_temperature(const ModelConfig& tiny, const SafetensorsFile& golden) {
 // Scout's published RoPE settings (spec §1.2).
 ModelConfig scout_rope_settings() {
   ModelConfig scout;  // HF's defaults are Scout's: head_dim 128, theta 500000
-  scout.rope_scaling = RopeScaling{16.0, 1.0, 1.0, 8192};
+  scout.rope_scaling = RopeScaling{16.0, 1.0, 1.0, 8192, {}};
   return scout;
 }
 

@@ -79,8 +79,9 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
       command_line
           .add_model(o.model_directory,
                      "a Hugging Face Llama 4 checkpoint directory (config.json + "
-                     "safetensors; default: chapter 11's trained model, golden/llama4-bible; "
-                     "with --check-golden: the golden tiny model)")
+                     "safetensors) or a llama.cpp GGUF file (chapter 12); default: chapter 11's "
+                     "trained model, golden/llama4-bible; with --check-golden: the golden tiny "
+                     "model)")
           ->group(model);
   const std::vector<std::string> shapes = synthetic_model_names();
   auto* synthetic =

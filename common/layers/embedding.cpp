@@ -32,8 +32,11 @@ void embed_tokens(std::span<const std::int32_t> ids, const Tensor& table, Tensor
         for (std::int64_t i = 0; i < hidden; ++i) destination[i] = source[i];
         break;
       }
-      default:
-        for (std::int64_t i = 0; i < hidden; ++i) destination[i] = row.at({i});
+      default: {  // F16, and the block-quantized tables of GGUF files (chapter 12)
+        const Tensor values = row.to(DType::F32);  // the row decoded
+        const float* source = values.data<float>();
+        for (std::int64_t i = 0; i < hidden; ++i) destination[i] = source[i];
+      }
     }
   }
   // [end excerpt]

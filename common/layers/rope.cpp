@@ -17,6 +17,15 @@ std::vector<float> rope_inverse_frequencies(std::int64_t head_dim, double theta,
     frequencies[static_cast<std::size_t>(i)] = 1.0f / std::pow(static_cast<float>(theta), exponent);
   }
   if (!scaling) return frequencies;
+  if (!scaling->frequency_divisors.empty()) {  // from a GGUF file's rope_freqs
+    if (scaling->frequency_divisors.size() != frequencies.size()) {
+      fail("RoPE: ", scaling->frequency_divisors.size(), " frequency divisors for ",
+           frequencies.size(), " frequencies (head_dim / 2)");
+    }
+    for (std::size_t i = 0; i < frequencies.size(); ++i)
+      frequencies[i] /= scaling->frequency_divisors[i];
+    return frequencies;
+  }
 
   // [excerpt llama3_scaling]
   const float factor = static_cast<float>(scaling->factor);

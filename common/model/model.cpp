@@ -5,6 +5,7 @@
 #include "common/layers/embedding.hpp"
 #include "common/layers/rms_norm.hpp"
 #include "common/layers/rope.hpp"
+#include "common/quantization/gguf_model.hpp"
 #include "common/quantization/quantized_checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
 #include "common/tensors/error.hpp"
@@ -23,6 +24,10 @@ void KVCache::clear() {
 }
 
 Model Model::load(const std::filesystem::path& directory) {
+  if (is_gguf_path(directory)) {  // llama.cpp's format (chapter 12)
+    GgufModel gguf = open_gguf_model(directory);
+    return Model(std::move(gguf.config), std::move(gguf.checkpoint));
+  }
   ModelConfig config = load_model_config(directory);
   return Model(std::move(config), open_checkpoint(directory));  // quantized or not (chapter 12)
 }

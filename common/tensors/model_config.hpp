@@ -40,6 +40,10 @@ struct RopeScaling {
   double low_freq_factor = 1.0;
   double high_freq_factor = 4.0;
   std::int64_t original_max_position_embeddings = 8192;
+  // GGUF files (chapter 12) carry the outcome of the formula instead of its four numbers: one
+  // divisor per frequency (the "rope_freqs" tensor, D/2 values). When present they replace the
+  // formula: θ_i = θ_i,plain / divisor_i.
+  std::vector<float> frequency_divisors;
 };
 
 // What one decoder layer does.

@@ -22,7 +22,7 @@ Tensor as_tensor(const std::vector<float>& values) {
 
 // The real Scout table: head_dim 128, theta 500000, factor 16, low = high = 1, original 8192.
 TEST(Rope, ScoutTableKeepsPairs0To34AndDividesPairs35To63By16) {
-  const RopeScaling scout{16.0, 1.0, 1.0, 8192};
+  const RopeScaling scout{16.0, 1.0, 1.0, 8192, {}};
   const std::vector<float> plain = rope_inverse_frequencies(128, 500000.0, std::nullopt);
   const std::vector<float> scaled = rope_inverse_frequencies(128, 500000.0, scout);
   ASSERT_EQ(scaled.size(), 64u);

@@ -104,7 +104,7 @@ inline ModelConfig small_config(std::int64_t hidden, std::int64_t heads, std::in
   config.num_key_value_heads = kv_heads;
   config.head_dim = head_dim;
   config.rope_theta = 10000.0;
-  config.rope_scaling = RopeScaling{16.0, 1.0, 4.0, 64};
+  config.rope_scaling = RopeScaling{16.0, 1.0, 4.0, 64, {}};
   config.num_local_experts = experts;
   config.num_experts_per_tok = top_k;
   config.attention_chunk_size = 5;

@@ -168,7 +168,7 @@ TEST_P(Rope, MatchesCpuWithAndWithoutLlama3Scaling) {
   const auto [tokens, heads, head_dim, start] = GetParam();
   for (const bool scaled : {false, true}) {
     const std::optional<RopeScaling> scaling =
-        scaled ? std::optional<RopeScaling>(RopeScaling{16.0, 1.0, 4.0, 64}) : std::nullopt;
+        scaled ? std::optional<RopeScaling>(RopeScaling{16.0, 1.0, 4.0, 64, {}}) : std::nullopt;
     const std::vector<float> frequencies =
         rope_inverse_frequencies(head_dim, scaled ? 10000.0 : 500000.0, scaling);
     std::mt19937 generator(static_cast<unsigned>(tokens * 7 + heads * 11 + head_dim * 13 + start));

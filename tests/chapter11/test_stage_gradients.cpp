@@ -398,7 +398,7 @@ TEST(FiniteDifferences, QkNorm) {
 
 TEST(FiniteDifferences, RopeWithLlama3Scaling) {
   const std::vector<float> frequencies =
-      rope_inverse_frequencies(16, 10000.0, RopeScaling{16.0, 1.0, 4.0, 64});
+      rope_inverse_frequencies(16, 10000.0, RopeScaling{16.0, 1.0, 4.0, 64, {}});
   const Tensor x = random_like(Tensor::zeros({40, 2, 16}), 6), dy = random_like(x, 7);
   Tensor dx = dy.clone();
   apply_rope(dx, 0, frequencies, Rotation::backward);

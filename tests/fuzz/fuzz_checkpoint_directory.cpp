@@ -8,12 +8,10 @@
 // other before anything is built from them. A model it accepts then runs a short forward pass:
 // its logits are finite, or check_logits_are_finite says where they are not (an Error). Built and
 // run by scripts/fuzz.sh; seeds: the golden tiny checkpoints, single-file and sharded.
-#include <algorithm>
 #include <cstddef>
 #include <cstdint>
 #include <string_view>
 
-#include "common/model/generation.hpp"
 #include "common/model/model.hpp"
 #include "common/tensors/error.hpp"
 #include "tests/fuzz/fuzz_files.hpp"
@@ -35,16 +33,7 @@ extern "C" int LLVMFuzzerTestOneInput(const std::uint8_t* data, std::size_t size
   }
   try {
     const Model model = Model::load(directory);
-    const ModelConfig& config = model.config();
-    // A few tokens, each a valid id, through a small cache: logits [3, V].
-    KVCache cache = model.make_cache(std::min<std::int64_t>(config.max_position_embeddings, 8));
-    const std::int64_t count = std::min<std::int64_t>(cache.context_length, 3);
-    std::vector<std::int32_t> tokens;
-    for (std::int64_t i = 0; i < count; ++i)
-      tokens.push_back(static_cast<std::int32_t>((i * 7919) % config.vocab_size));
-    const Tensor logits = model.forward(tokens, cache, LogitRows::all);
-    if (logits.dim(0) != count || logits.dim(1) != config.vocab_size) __builtin_trap();
-    check_logits_are_finite(logits, 0);
+    fuzz::run_a_few_tokens(model);
   } catch (const Error&) {
   }
   return 0;

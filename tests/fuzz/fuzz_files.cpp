@@ -1,7 +1,10 @@
 #include "tests/fuzz/fuzz_files.hpp"
 
+#include <algorithm>
 #include <cstdlib>
 #include <fstream>
+
+#include "common/model/generation.hpp"
 
 namespace llama4::fuzz {
 
@@ -35,6 +38,18 @@ std::vector<std::string_view> split_files(std::string_view data) {
     if (at == std::string_view::npos) return parts;
     data.remove_prefix(at + kFileSeparator.size());
   }
+}
+
+void run_a_few_tokens(const Model& model) {
+  const ModelConfig& config = model.config();
+  KVCache cache = model.make_cache(std::min<std::int64_t>(config.max_position_embeddings, 8));
+  const std::int64_t count = std::min<std::int64_t>(cache.context_length, 3);
+  std::vector<std::int32_t> tokens;
+  for (std::int64_t i = 0; i < count; ++i)
+    tokens.push_back(static_cast<std::int32_t>((i * 7919) % config.vocab_size));
+  const Tensor logits = model.forward(tokens, cache, LogitRows::all);
+  if (logits.dim(0) != count || logits.dim(1) != config.vocab_size) __builtin_trap();
+  check_logits_are_finite(logits, 0);
 }
 
 }  // namespace llama4::fuzz

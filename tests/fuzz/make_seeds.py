@@ -198,6 +198,14 @@ def main(out):
                       "use_rslora": False, "fan_in_fan_out": False}
     add("fuzz_adapter", "tiny", json.dumps(adapter_config).encode() + SEPARATOR + safetensors(sorted(adapter), {"format": "pt"}))
 
+    # GGUF (chapter 12): the golden tiny model in Q4_0, and a file of metadata only
+    add("fuzz_gguf", "tiny-q4_0", read(GOLDEN, "gguf", "tiny-q4_0.gguf"))
+    header = b"GGUF" + struct.pack("<IQQ", 3, 0, 2)
+    for key, value in (("general.architecture", b"llama4"), ("llama4.block_count", None)):
+        header += struct.pack("<Q", len(key)) + key.encode()
+        header += (struct.pack("<IQ", 8, len(value)) + value) if value else struct.pack("<II", 4, 2)
+    add("fuzz_gguf", "metadata-only", header)
+
     # activation dumps
     rng = random.Random(2)
     stages = [("embedding", [2, 8]), ("layers.0.attn_norm", [2, 8]), ("layers.0.q", [2, 2, 4]),
