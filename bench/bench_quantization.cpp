@@ -33,9 +33,9 @@ Tensor random_weights(std::int64_t out, std::int64_t in) {
 
 // state.range(0): rows of x. `format`: BF16 or a block type. `kernel`: which quantized kernel.
 void BM_QuantizedLinear(benchmark::State& state, DType format, QuantizedKernel kernel) {
-  set_quantized_kernel(kernel == QuantizedKernel::integer_dot ? QuantizedKernel::automatic
-                                                              : kernel);
-  if (kernel == QuantizedKernel::integer_dot && !using_integer_dot()) {
+  set_quantized_kernel(kernel == QuantizedKernel::dequantize_to_float ? kernel
+                                                                      : QuantizedKernel::automatic);
+  if (kernel != QuantizedKernel::dequantize_to_float && !using_integer_dot()) {
     state.SkipWithError("no AVX-512 VNNI on this CPU");
     return;
   }
@@ -53,6 +53,7 @@ void BM_QuantizedLinear(benchmark::State& state, DType format, QuantizedKernel k
 
 constexpr auto kFloat = QuantizedKernel::dequantize_to_float;
 constexpr auto kInteger = QuantizedKernel::integer_dot;
+constexpr auto kEightRows = QuantizedKernel::eight_rows;
 
 BENCHMARK(bench::BM_Ceilings)->Iterations(1);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, bf16, DType::BF16, kFloat)->Arg(1)->Arg(64);
@@ -60,6 +61,7 @@ BENCHMARK_CAPTURE(BM_QuantizedLinear, q8_0_v1, DType::Q8_0, kFloat)->Arg(1)->Arg
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q8_0_v2, DType::Q8_0, kInteger)->Arg(1);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v1, DType::Q4_0, kFloat)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v2, DType::Q4_0, kInteger)->Arg(1);
+BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v3, DType::Q4_0, kEightRows)->Arg(1);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_1_v1, DType::Q4_1, kFloat)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_1_v2, DType::Q4_1, kInteger)->Arg(1);
 BENCHMARK(bench::BM_CeilingsAgain)->Iterations(1);

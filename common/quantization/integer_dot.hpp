@@ -36,14 +36,23 @@ struct ActivationBlock {
 void quantize_activations(const float* x, std::int64_t n, ActivationBlock* blocks);
 
 // Which kernel quantized_linear uses for decode. automatic: v2 where the CPU can, else v1.
-enum class QuantizedKernel { automatic, dequantize_to_float, integer_dot };
+// integer_dot: v2. eight_rows: v3 for Q4_0 (else v2), which loses to v2 in the model (see
+// integer_dot.cpp) and runs only when chosen.
+enum class QuantizedKernel { automatic, dequantize_to_float, integer_dot, eight_rows };
 void set_quantized_kernel(QuantizedKernel kernel);  // for tests and benchmarks
 // True when decode will use the integer dot product (chosen, and the CPU has AVX-512 VNNI).
 bool using_integer_dot();
+// True when decode will use kernel v3 for Q4_0 (chosen with eight_rows, and the CPU has VNNI).
+bool using_eight_rows();
 
 // Σ over `blocks` blocks of w · x (the integer kernels; call only when using_integer_dot()).
 float integer_dot(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks);
 float integer_dot(const BlockQ4_0* w, const ActivationBlock* x, std::int64_t blocks);
 float integer_dot(const BlockQ4_1* w, const ActivationBlock* x, std::int64_t blocks);
+
+// Kernel v3 (integer_dot.cpp says how): out[r] = Σ over `blocks` blocks of row r of w · x, for the
+// eight rows w, w + row_blocks, ..., w + 7 · row_blocks (call only when using_integer_dot()).
+void integer_dot_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const ActivationBlock* x,
+                            std::int64_t blocks, float* out);
 
 }  // namespace llama4

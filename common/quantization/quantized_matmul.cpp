@@ -118,6 +118,29 @@ void tile_4x4(const float* x, const Block* weight, float* y, std::int64_t blocks
   }
 }
 
+// Decode, kernel v3 for Q4_0 (integer_dot.hpp): the output rows in whole groups of eight, if v3
+// runs. Returns how many rows it computed (the first ones); v2 does the rest.
+std::int64_t eight_row_groups(const BlockQ4_0* weight, const ActivationBlock* x_blocks, float* y,
+                              std::int64_t rows, std::int64_t blocks, std::int64_t out) {
+  if (!using_eight_rows()) return 0;
+  const std::int64_t groups = out / 8;
+#pragma omp parallel for schedule(static) if (rows * blocks * out > (1 << 11))
+  for (std::int64_t group = 0; group < groups; ++group) {
+    float eight[8];
+    for (std::int64_t r = 0; r < rows; ++r) {
+      integer_dot_eight_rows(weight + group * 8 * blocks, blocks, x_blocks + r * blocks, blocks,
+                             eight);
+      for (int k = 0; k < 8; ++k) y[r * out + group * 8 + k] = eight[k];
+    }
+  }
+  return groups * 8;
+}
+template <class Block>
+std::int64_t eight_row_groups(const Block*, const ActivationBlock*, float*, std::int64_t,
+                              std::int64_t, std::int64_t) {
+  return 0;  // v3 is for Q4_0 only
+}
+
 // Decode, kernel v2 (integer_dot.hpp): x's rows quantized once, then integer dot products.
 template <class Block>
 void integer_linear_kernel(const float* x, const Block* weight, float* y, std::int64_t rows,
@@ -126,8 +149,9 @@ void integer_linear_kernel(const float* x, const Block* weight, float* y, std::i
   std::vector<ActivationBlock> x_blocks(static_cast<std::size_t>(rows * blocks));
   for (std::int64_t r = 0; r < rows; ++r)
     quantize_activations(x + r * in, in, x_blocks.data() + r * blocks);
-#pragma omp parallel for schedule(static) if (rows * in * out > (1 << 16))
-  for (std::int64_t o = 0; o < out; ++o) {
+  const std::int64_t grouped = eight_row_groups(weight, x_blocks.data(), y, rows, blocks, out);
+#pragma omp parallel for schedule(static) if (rows * in * (out - grouped) > (1 << 16))
+  for (std::int64_t o = grouped; o < out; ++o) {
     for (std::int64_t r = 0; r < rows; ++r)
       y[r * out + o] = integer_dot(weight + o * blocks, x_blocks.data() + r * blocks, blocks);
   }

@@ -50,10 +50,10 @@ double activation_rounding_bound(const Tensor& x, const Tensor& dequantized, std
 class QuantizedKernels : public ::testing::TestWithParam<QuantizedKernel> {
  protected:
   void SetUp() override {
-    if (GetParam() == QuantizedKernel::integer_dot) {
+    if (GetParam() != QuantizedKernel::dequantize_to_float) {
       set_quantized_kernel(QuantizedKernel::automatic);
       if (!using_integer_dot())
-        GTEST_SKIP() << "this CPU has no AVX-512 VNNI: kernel v2 does not run";
+        GTEST_SKIP() << "this CPU has no AVX-512 VNNI: kernels v2 and v3 do not run";
     }
     set_quantized_kernel(GetParam());
   }
@@ -63,14 +63,14 @@ class QuantizedKernels : public ::testing::TestWithParam<QuantizedKernel> {
 TEST_P(QuantizedKernels, EqualTheProductOfTheDequantizedWeightsOnOddShapes) {
   for (const DType format : {DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
     for (const std::int64_t rows : {1, 2, 3, 4, 5, 9}) {
-      for (const std::int64_t out : {1, 3, 5, 17}) {
+      for (const std::int64_t out : {1, 3, 5, 8, 17, 24}) {  // v3 takes groups of 8
         for (const std::int64_t in : {32, 96, 160}) {
           const Tensor x = random_matrix(rows, in, 1);
           const Tensor weight = random_matrix(out, in, 2, 0.3f).to(format);
           const Tensor dequantized = weight.to(DType::F32);
           const Tensor ours = linear(x, weight);
           const Tensor reference = linear(x, dequantized);
-          const bool integer = GetParam() == QuantizedKernel::integer_dot && rows < 4;
+          const bool integer = GetParam() != QuantizedKernel::dequantize_to_float && rows < 4;
           for (std::int64_t r = 0; r < rows; ++r) {
             for (std::int64_t o = 0; o < out; ++o) {
               const float expected = reference.at({r, o});
@@ -99,15 +99,23 @@ TEST_P(QuantizedKernels, DecodeErrorIsSmallAgainstTheOutputs) {
     error += std::pow(ours.flat(i) - reference.flat(i), 2);
     size += std::pow(reference.flat(i), 2);
   }
-  EXPECT_LT(std::sqrt(error / size), GetParam() == QuantizedKernel::integer_dot ? 0.01 : 1e-6);
+  EXPECT_LT(std::sqrt(error / size),
+            GetParam() == QuantizedKernel::dequantize_to_float ? 1e-6 : 0.01);
 }
 
 INSTANTIATE_TEST_SUITE_P(Kernels, QuantizedKernels,
                          ::testing::Values(QuantizedKernel::dequantize_to_float,
-                                           QuantizedKernel::integer_dot),
+                                           QuantizedKernel::integer_dot,
+                                           QuantizedKernel::eight_rows),
                          [](const auto& kernel) {
-                           return kernel.param == QuantizedKernel::integer_dot ? "V2IntegerDot"
-                                                                               : "V1Float";
+                           switch (kernel.param) {
+                             case QuantizedKernel::integer_dot:
+                               return "V2IntegerDot";
+                             case QuantizedKernel::eight_rows:
+                               return "V3EightRows";
+                             default:
+                               return "V1Float";
+                           }
                          });
 
 TEST(ActivationBlocks, HoldTheRoundedValuesAndTheirSum) {
