@@ -301,6 +301,9 @@ def main():
 GOLDEN = [("tiny-bf16.gguf", "bf16", 1, False), ("tiny-q8_0.gguf", "q8_0", 1, False),
           ("tiny-q4_0.gguf", "q4_0", 1, False), ("tiny-q4_0.gguf", "q4_0", 3, False),
           ("tiny-q4_0-llama-cpp-keys.gguf", "q4_0", 1, True)]
+# And the vocabulary of chapter 11's model alone (no tensors): the metadata a GGUF of that model
+# carries, for the tokenizer reader's tests.
+TOKENIZER_ONLY = "llama4-bible-tokenizer.gguf"
 
 
 def write_golden_files():
@@ -310,6 +313,13 @@ def write_golden_files():
     for name, kind, split, llama_cpp_keys_only in GOLDEN:
         write(os.path.join(here, "data", "tiny"), os.path.join(out, name), kind, split,
               llama_cpp_keys_only)
+    bible = os.path.join(here, "llama4-bible")
+    with open(os.path.join(bible, "config.json")) as f:
+        vocab_size = json.load(f)["text_config"]["vocab_size"]
+    metadata = [("general.architecture", STRING, "llama4")]
+    metadata += vocabulary_metadata(os.path.join(bible, "tokenizer.tiktoken"), vocab_size, {})
+    write_gguf(os.path.join(out, TOKENIZER_ONLY), metadata, [])
+    print(f"wrote {os.path.join(out, TOKENIZER_ONLY)}")
 
 
 def write(model, out, kind, split, llama_cpp_keys_only):

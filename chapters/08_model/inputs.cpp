@@ -10,6 +10,8 @@
 #include "chapters/08_model/modes.hpp"
 #include "common/debugging/data_paths.hpp"
 #include "common/model/synthetic_model.hpp"
+#include "common/quantization/gguf_model.hpp"
+#include "common/quantization/gguf_tokenizer.hpp"
 #include "common/tensors/error.hpp"
 #include "common/tensors/regular_file.hpp"
 
@@ -45,6 +47,10 @@ std::optional<Tokenizer> load_tokenizer(const ProgramOptions& options, bool requ
   if (!options.tokenizer.empty()) {
     candidates.push_back(options.tokenizer);
   } else {
+    // A GGUF file carries its own vocabulary (chapter 12).
+    if (is_gguf_path(options.model_directory)) {
+      if (std::optional<Tokenizer> own = load_gguf_tokenizer(options.model_directory)) return own;
+    }
     if (!options.model_directory.empty()) {
       const std::filesystem::path own = checkpoint_tokenizer_path(options.model_directory);
       if (!own.empty()) candidates.push_back(own);

@@ -106,7 +106,8 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
       ->needs(synthetic)
       ->group(model);
   app.add_option("--tokenizer", o.tokenizer,
-                 "tokenizer.model, .tiktoken or .json (default: the model directory's, then "
+                 "tokenizer.model, .tiktoken or .json (default: the GGUF file's or the model "
+                 "directory's, then "
                  "$LLAMA4_TOKENIZER or ../shared/llama4/tokenizer.model)")
       ->option_text("PATH")
       ->group(model);

@@ -4,6 +4,7 @@
 #include "common/tensors/json_document.hpp"
 #include "common/tensors/mapped_file.hpp"
 #include "common/tokenizer/byte_level_alphabet.hpp"
+#include "common/tokenizer/byte_level_merges.hpp"
 #include "common/tokenizer/pretokenizer.hpp"
 
 namespace llama4 {
@@ -87,52 +88,12 @@ std::vector<std::string> read_vocab(const Json& vocab, std::string_view source) 
 // One merge as two alphabet strings: "Ġ t" or ["Ġ", "t"].
 std::pair<std::string, std::string> read_merge(const Json& merge, std::size_t index,
                                                std::string_view source) {
-  if (merge.is_string()) {
-    const std::string& text = merge.get_ref<const std::string&>();
-    const std::size_t space = text.find(' ');
-    if (space == std::string::npos || text.find(' ', space + 1) != std::string::npos) {
-      fail(source, ": merge ", index, " \"", text, "\" is not two tokens separated by one space");
-    }
-    return {text.substr(0, space), text.substr(space + 1)};
-  }
+  if (merge.is_string())
+    return split_merge_text(merge.get_ref<const std::string&>(), index, source);
   if (merge.is_array() && merge.size() == 2 && merge[0].is_string() && merge[1].is_string()) {
     return {merge[0].get<std::string>(), merge[1].get<std::string>()};
   }
   fail(source, ": merge ", index, " is ", json_excerpt(merge), ", not \"a b\" or [\"a\", \"b\"]");
-}
-
-// The merges must describe tiktoken's rule: see the header.
-void check_merges(const Json& merges, const TokenVocabulary& vocabulary, std::string_view source) {
-  if (!merges.is_array()) fail(source, ": \"model.merges\" is not a JSON array");
-  std::vector<bool> made(static_cast<std::size_t>(vocabulary.size()), false);
-  std::int32_t previous_id = -1;
-  for (std::size_t index = 0; index < merges.size(); ++index) {
-    const auto [left, right] = read_merge(merges[index], index, source);
-    std::int32_t ids[3] = {};
-    const std::string texts[3] = {left, right, left + right};
-    for (int k = 0; k < 3; ++k) {
-      const std::optional<std::string> bytes = alphabet_text_to_bytes(texts[k]);
-      ids[k] = bytes ? vocabulary.find(*bytes) : TokenVocabulary::kNotFound;
-      if (ids[k] == TokenVocabulary::kNotFound) {
-        fail(source, ": merge ", index, " (\"", left, "\" + \"", right, "\") refers to \"",
-             texts[k], "\", which is not in the vocab");
-      }
-    }
-    if (ids[2] < previous_id) {
-      fail(source, ": merge ", index, " (\"", left, "\" + \"", right, "\") makes token ", ids[2],
-           " after a merge that made token ", previous_id,
-           "; merges must come in the order of the ids they make, which is how tiktoken ranks ",
-           "tokens (this file was not converted from a tiktoken vocabulary)");
-    }
-    previous_id = ids[2];
-    made[static_cast<std::size_t>(ids[2])] = true;
-  }
-  for (std::int32_t id = 0; id < vocabulary.size(); ++id) {
-    if (vocabulary.bytes(id).size() > 1 && !made[static_cast<std::size_t>(id)]) {
-      fail(source, ": token ", id, " \"", bytes_to_alphabet_text(vocabulary.bytes(id)),
-           "\" is not made by any merge");
-    }
-  }
 }
 
 std::vector<AddedToken> read_added_tokens(const Json& root, std::string_view source) {
@@ -171,7 +132,11 @@ HfTokenizerJson parse_hf_tokenizer_json(std::string_view text, std::string_view 
       TokenVocabulary(read_vocab(member(model, "vocab", "\"model\"", source), source), source,
                       [](std::int32_t id) { return "vocab id " + std::to_string(id); }),
       read_added_tokens(root, source)};
-  check_merges(member(model, "merges", "\"model\"", source), result.vocabulary, source);
+  const Json& merges = member(model, "merges", "\"model\"", source);
+  if (!merges.is_array()) fail(source, ": \"model.merges\" is not a JSON array");
+  check_merges_follow_ids(
+      merges.size(), [&](std::size_t index) { return read_merge(merges[index], index, source); },
+      result.vocabulary, source);
   return result;
 }
 

@@ -15,10 +15,12 @@
 #include "common/model/model.hpp"
 #include "common/quantization/gguf_file.hpp"
 #include "common/quantization/gguf_model.hpp"
+#include "common/quantization/gguf_tokenizer.hpp"
 #include "common/quantization/integer_dot.hpp"
 #include "common/quantization/logit_agreement.hpp"
 #include "common/quantization/quantized_checkpoint.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
+#include "common/tokenizer/byte_level_alphabet.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace llama4 {
@@ -203,6 +205,16 @@ class GgufBytes {
   GgufBytes& key(std::string_view key, std::uint32_t value) {
     return raw_key(key, 4, number(value));
   }
+  GgufBytes& strings(std::string_view key, const std::vector<std::string>& values) {
+    std::string bytes = number<std::uint32_t>(8) + number<std::uint64_t>(values.size());
+    for (const std::string& value : values) bytes += string(value);
+    return raw_key(key, 9, bytes);
+  }
+  GgufBytes& integers(std::string_view key, const std::vector<std::int32_t>& values) {
+    std::string bytes = number<std::uint32_t>(5) + number<std::uint64_t>(values.size());
+    for (const std::int32_t value : values) bytes += number(value);
+    return raw_key(key, 9, bytes);
+  }
   // A tensor: dims innermost first, its bytes appended to the data section (aligned to 32).
   GgufBytes& tensor(std::string_view name, std::vector<std::uint64_t> dims, std::uint32_t type,
                     std::size_t bytes) {
@@ -331,6 +343,77 @@ TEST(HostileGguf, MetadataAndTensorsMadeToMeasure) {
                                 .key("llama4.block_count", "four")
                                 .build()),
               HasSubstr("\"llama4.block_count\" is a string, not an integer"));
+}
+
+// ---- the tokenizer in the metadata ---------------------------------------------------------
+
+// golden/data/gguf/llama4-bible-tokenizer.gguf holds chapter 11's vocabulary as
+// golden/gguf_writer.py writes it (tokens in the byte-level alphabet, merges, types): it must
+// encode every text exactly as the tiktoken file it came from.
+TEST(GgufTokenizer, EncodesLikeTheTiktokenFileItCameFrom) {
+  const std::optional<Tokenizer> from_gguf =
+      load_gguf_tokenizer(gguf_dir() / "llama4-bible-tokenizer.gguf");
+  ASSERT_TRUE(from_gguf.has_value());
+  const Tokenizer tiktoken = Tokenizer::load(trained_model_dir() / kTrainedTokenizerFile);
+  EXPECT_EQ(from_gguf->vocab_size(), tiktoken.vocab_size());
+  for (const char* text :
+       {"And it came to pass, when the king was come,", "  In the beginning God created\n\n",
+        "Grüße, señor — 123,456 ok?", "<|eot|> is text here"}) {
+    EXPECT_EQ(from_gguf->encode(text), tiktoken.encode(text)) << text;
+  }
+  EncodeOptions special;
+  special.allow_special = true;
+  special.bos = true;
+  EXPECT_EQ(from_gguf->encode("Amen.<|eot|>", special), tiktoken.encode("Amen.<|eot|>", special));
+  EXPECT_FALSE(load_gguf_tokenizer(gguf_dir() / "tiny-bf16.gguf").has_value());  // none in there
+}
+
+// A small vocabulary made to measure: the 256 bytes, "ab" and "abc", then 2,048 special tokens.
+GgufBytes vocabulary_file(std::vector<std::string> merges, std::string model = "gpt2",
+                          std::size_t specials = 2048) {
+  std::vector<std::string> tokens;
+  std::vector<std::int32_t> types;
+  for (int byte = 0; byte < 256; ++byte) {
+    tokens.push_back(bytes_to_alphabet_text(std::string(1, static_cast<char>(byte))));
+    types.push_back(1);
+  }
+  tokens.insert(tokens.end(), {"ab", "abc"});
+  types.insert(types.end(), {1, 1});
+  for (std::size_t i = 0; i < specials; ++i) {
+    tokens.push_back("<|special_" + std::to_string(i) + "|>");
+    types.push_back(3);
+  }
+  GgufBytes file;
+  file.key("general.architecture", "llama4").key("tokenizer.ggml.model", model);
+  file.key("tokenizer.ggml.pre", "llama4").strings("tokenizer.ggml.tokens", tokens);
+  file.integers("tokenizer.ggml.token_type", types).strings("tokenizer.ggml.merges", merges);
+  return file;
+}
+
+std::string error_loading_tokenizer(const GgufBytes& bytes) {
+  TemporaryDirectory directory;
+  const std::filesystem::path path = directory.path() / "vocabulary.gguf";
+  write_file(path, bytes.build());
+  try {
+    load_gguf_tokenizer(path);
+  } catch (const Error& error) {
+    return error.what();
+  }
+  return "";
+}
+
+TEST(GgufTokenizer, AVocabularyThatIsNotLlama4sIsANamedError) {
+  EXPECT_EQ(error_loading_tokenizer(vocabulary_file({"a b", "ab c"})), "");  // the valid one
+  EXPECT_THAT(error_loading_tokenizer(vocabulary_file({"ab c", "a b"})),
+              HasSubstr("merges must come in the order of the ids they make"));
+  EXPECT_THAT(error_loading_tokenizer(vocabulary_file({"a b"})),
+              HasSubstr("token 257 \"abc\" is not made by any merge"));
+  EXPECT_THAT(error_loading_tokenizer(vocabulary_file({"a b", "ab x y"})),
+              HasSubstr("merge 1 \"ab x y\" is not two tokens"));
+  EXPECT_THAT(error_loading_tokenizer(vocabulary_file({"a b", "ab c"}, "llama")),
+              HasSubstr("\"tokenizer.ggml.model\" is \"llama\""));
+  EXPECT_THAT(error_loading_tokenizer(vocabulary_file({"a b", "ab c"}, "gpt2", 100)),
+              HasSubstr("2,048 special tokens"));
 }
 
 }  // namespace

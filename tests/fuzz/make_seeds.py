@@ -200,6 +200,7 @@ def main(out):
 
     # GGUF (chapter 12): the golden tiny model in Q4_0, and a file of metadata only
     add("fuzz_gguf", "tiny-q4_0", read(GOLDEN, "gguf", "tiny-q4_0.gguf"))
+    add("fuzz_gguf", "vocabulary", read(GOLDEN, "gguf", "llama4-bible-tokenizer.gguf"))
     header = b"GGUF" + struct.pack("<IQQ", 3, 0, 2)
     for key, value in (("general.architecture", b"llama4"), ("llama4.block_count", None)):
         header += struct.pack("<Q", len(key)) + key.encode()
