@@ -54,6 +54,7 @@ void BM_QuantizedLinear(benchmark::State& state, DType format, QuantizedKernel k
 constexpr auto kFloat = QuantizedKernel::dequantize_to_float;
 constexpr auto kInteger = QuantizedKernel::integer_dot;
 constexpr auto kEightRows = QuantizedKernel::eight_rows;
+constexpr auto kInterleaved = QuantizedKernel::interleaved;
 
 BENCHMARK(bench::BM_Ceilings)->Iterations(1);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, bf16, DType::BF16, kFloat)->Arg(1)->Arg(64);
@@ -62,6 +63,7 @@ BENCHMARK_CAPTURE(BM_QuantizedLinear, q8_0_v2, DType::Q8_0, kInteger)->Arg(1);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v1, DType::Q4_0, kFloat)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v2, DType::Q4_0, kInteger)->Arg(1);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v3, DType::Q4_0, kEightRows)->Arg(1);
+BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v4, DType::Q4_0, kInterleaved)->Arg(1);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_1_v1, DType::Q4_1, kFloat)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_1_v2, DType::Q4_1, kInteger)->Arg(1);
 BENCHMARK(bench::BM_CeilingsAgain)->Iterations(1);

@@ -47,9 +47,15 @@ std::optional<Tokenizer> load_tokenizer(const ProgramOptions& options, bool requ
   if (!options.tokenizer.empty()) {
     candidates.push_back(options.tokenizer);
   } else {
-    // A GGUF file carries its own vocabulary (chapter 12).
+    // A GGUF file carries its own vocabulary (chapter 12). One that is not Llama 4's is an error
+    // only when text needs it; token ids alone run without.
     if (is_gguf_path(options.model_directory)) {
-      if (std::optional<Tokenizer> own = load_gguf_tokenizer(options.model_directory)) return own;
+      try {
+        if (std::optional<Tokenizer> own = load_gguf_tokenizer(options.model_directory)) return own;
+      } catch (const Error&) {
+        if (required) throw;
+        return std::nullopt;
+      }
     }
     if (!options.model_directory.empty()) {
       const std::filesystem::path own = checkpoint_tokenizer_path(options.model_directory);

@@ -7,6 +7,7 @@
 #include "common/layers/rope.hpp"
 #include "common/quantization/gguf_model.hpp"
 #include "common/quantization/quantized_checkpoint.hpp"
+#include "common/quantization/repacked_q4_0.hpp"
 #include "common/tensors/checkpoint_weights.hpp"
 #include "common/tensors/error.hpp"
 #include "common/tensors/matmul.hpp"
@@ -73,6 +74,13 @@ Model::Model(ModelConfig config, Checkpoint checkpoint)
   lm_head_ = config_.tie_word_embeddings && !checkpoint_.contains(names.lm_head())
                  ? embedding_
                  : load_weight(checkpoint_, names.lm_head(), {vocab, hidden});
+  // Kernel v4's interleaved copies of the Q4_0 matrices, made now rather than in the first decode
+  // step (common/quantization/repacked_q4_0.hpp). The embedding is read a row at a time, never
+  // multiplied, unless it is also the LM head.
+  for_each_weight_read_per_token([&](const Tensor& weight, std::uint64_t, std::uint64_t) {
+    if (weight.raw_data() != embedding_.raw_data() || lm_head_.raw_data() == embedding_.raw_data())
+      prepare_for_decode(weight);
+  });
 }
 
 std::uint64_t check_context_length(const ModelConfig& config, std::int64_t context_length) {

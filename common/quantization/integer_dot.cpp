@@ -97,8 +97,8 @@ VNNI float dot_q4_0(const BlockQ4_0* w, const ActivationBlock* x, std::int64_t b
 // (bench/RESULTS.md, chapter 12). It reads eight rows that lie 18 · in / 32 bytes apart, eight
 // streams per thread; the hardware prefetcher follows one stream well and eight badly, and the
 // prefetch instruction below wins back only part of it. llama.cpp gets the same arithmetic with
-// ONE stream by storing the eight rows' blocks interleaved (repacked once at load time); that
-// layout, not this kernel, is what 4-bit decode here still needs.
+// ONE stream by storing the eight rows' blocks interleaved (repacked once at load time): that is
+// kernel v4 below (repacked_q4_0.hpp), 1.7 times v2 in the model, and the default.
 //
 // GCC 12 reports the undefined upper lanes these AVX-512 intrinsics start from as "may be used
 // uninitialized" (GCC bug 105593); they are overwritten or never read.
@@ -106,14 +106,55 @@ VNNI float dot_q4_0(const BlockQ4_0* w, const ActivationBlock* x, std::int64_t b
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
-VNNI void dot_q4_0_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const ActivationBlock* x,
-                              std::int64_t blocks, float* out) {
+// The running sums of eight rows: four rows per 512-bit register, four float lanes per row.
+struct EightRowSums {
+  __m512 rows_0_to_3 = _mm512_setzero_ps();
+  __m512 rows_4_to_7 = _mm512_setzero_ps();
+  __m256 offsets = _mm256_setzero_ps();  // per row: Σ_b d_w d_x · 8 Σx
+};
+
+// One block of eight rows: `first` holds rows 0..3's 16 nibble bytes, one row per 128-bit lane,
+// `second` rows 4..7; `scale_bits` the eight rows' f16 scales.
+VNNI inline void add_block(EightRowSums& sums, __m512i first, __m512i second, __m128i scale_bits,
+                           const ActivationBlock& x) {
   const __m512i low_bits = _mm512_set1_epi8(0x0F);
   // Lane i of the spread scales is the scale of row i / 4 (rows 0..3), or 4 + i / 4 (rows 4..7).
   const __m512i rows_0_to_3 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
   const __m512i rows_4_to_7 = _mm512_add_epi32(rows_0_to_3, _mm512_set1_epi32(4));
-  __m512 sum_0_to_3 = _mm512_setzero_ps(), sum_4_to_7 = _mm512_setzero_ps();
-  __m256 offsets = _mm256_setzero_ps();  // per row: Σ_b d_w d_x · 8 Σx
+  const __m512i x_low =
+      _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.values)));
+  const __m512i x_high =
+      _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.values + 16)));
+  const auto products = [&](__m512i four_rows) {  // Σ q·x, 4 int32 partial sums per row
+    const __m512i low = _mm512_and_si512(four_rows, low_bits);
+    const __m512i high = _mm512_and_si512(_mm512_srli_epi16(four_rows, 4), low_bits);
+    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), low, x_low), high,
+                               x_high);
+  };
+  const __m256 scales = _mm256_mul_ps(_mm256_cvtph_ps(scale_bits), _mm256_set1_ps(x.scale));
+  sums.offsets =
+      _mm256_fmadd_ps(scales, _mm256_set1_ps(8.0f * static_cast<float>(x.sum)), sums.offsets);
+  const __m512 wide = _mm512_castps256_ps512(scales);
+  sums.rows_0_to_3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products(first)),
+                                     _mm512_permutexvar_ps(rows_0_to_3, wide), sums.rows_0_to_3);
+  sums.rows_4_to_7 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products(second)),
+                                     _mm512_permutexvar_ps(rows_4_to_7, wide), sums.rows_4_to_7);
+}
+
+VNNI inline void finish(const EightRowSums& sums, float* out) {
+  alignas(64) float lanes[32];
+  alignas(32) float offset[8];
+  _mm512_store_ps(lanes, sums.rows_0_to_3);
+  _mm512_store_ps(lanes + 16, sums.rows_4_to_7);
+  _mm256_store_ps(offset, sums.offsets);
+  for (int r = 0; r < 8; ++r)
+    out[r] = lanes[4 * r] + lanes[4 * r + 1] + lanes[4 * r + 2] + lanes[4 * r + 3] - offset[r];
+}
+
+// v3: the eight rows where they are, row r at w + r · row_blocks.
+VNNI void dot_q4_0_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const ActivationBlock* x,
+                              std::int64_t blocks, float* out) {
+  EightRowSums sums;
   for (std::int64_t b = 0; b < blocks; ++b) {
     const BlockQ4_0* row[8];
     for (int r = 0; r < 8; ++r) {
@@ -131,18 +172,7 @@ VNNI void dot_q4_0_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const
     second = _mm512_inserti32x4(second, nibbles(5), 1);
     second = _mm512_inserti32x4(second, nibbles(6), 2);
     second = _mm512_inserti32x4(second, nibbles(7), 3);
-    const __m512i x_low =
-        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].values)));
-    const __m512i x_high =
-        _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].values + 16)));
-    const auto products = [&](__m512i four_rows) {
-      const __m512i low = _mm512_and_si512(four_rows, low_bits);
-      const __m512i high = _mm512_and_si512(_mm512_srli_epi16(four_rows, 4), low_bits);
-      return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), low, x_low), high,
-                                 x_high);
-    };
-    // The eight f16 scales side by side, times d_x.
-    __m128i bits = _mm_setzero_si128();
+    __m128i bits = _mm_setzero_si128();  // the eight f16 scales side by side
     bits = _mm_insert_epi16(bits, row[0]->scale.bits, 0);
     bits = _mm_insert_epi16(bits, row[1]->scale.bits, 1);
     bits = _mm_insert_epi16(bits, row[2]->scale.bits, 2);
@@ -151,21 +181,22 @@ VNNI void dot_q4_0_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const
     bits = _mm_insert_epi16(bits, row[5]->scale.bits, 5);
     bits = _mm_insert_epi16(bits, row[6]->scale.bits, 6);
     bits = _mm_insert_epi16(bits, row[7]->scale.bits, 7);
-    const __m256 scales = _mm256_mul_ps(_mm256_cvtph_ps(bits), _mm256_set1_ps(x[b].scale));
-    offsets = _mm256_fmadd_ps(scales, _mm256_set1_ps(8.0f * static_cast<float>(x[b].sum)), offsets);
-    const __m512 wide = _mm512_castps256_ps512(scales);
-    sum_0_to_3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products(first)),
-                                 _mm512_permutexvar_ps(rows_0_to_3, wide), sum_0_to_3);
-    sum_4_to_7 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products(second)),
-                                 _mm512_permutexvar_ps(rows_4_to_7, wide), sum_4_to_7);
+    add_block(sums, first, second, bits, x[b]);
   }
-  alignas(64) float lanes[32];
-  alignas(32) float offset[8];
-  _mm512_store_ps(lanes, sum_0_to_3);
-  _mm512_store_ps(lanes + 16, sum_4_to_7);
-  _mm256_store_ps(offset, offsets);
-  for (int r = 0; r < 8; ++r)
-    out[r] = lanes[4 * r] + lanes[4 * r + 1] + lanes[4 * r + 2] + lanes[4 * r + 3] - offset[r];
+  finish(sums, out);
+}
+
+// v4: the same arithmetic on the interleaved copy (BlockQ4_0x8): one record of 144 bytes per
+// block, read front to back, three loads where v3 needs eight inserts and eight scale reads.
+VNNI void dot_q4_0_interleaved(const BlockQ4_0x8* group, const ActivationBlock* x,
+                               std::int64_t blocks, float* out) {
+  EightRowSums sums;
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const BlockQ4_0x8& record = group[b];
+    add_block(sums, _mm512_loadu_si512(record.nibbles[0]), _mm512_loadu_si512(record.nibbles[4]),
+              _mm_loadu_si128(reinterpret_cast<const __m128i*>(record.scales)), x[b]);
+  }
+  finish(sums, out);
 }
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic pop
@@ -221,6 +252,12 @@ bool using_eight_rows() {
   return chosen_kernel == QuantizedKernel::eight_rows && using_integer_dot();
 }
 
+bool using_interleaved() {
+  const QuantizedKernel kernel = chosen_kernel;
+  return (kernel == QuantizedKernel::automatic || kernel == QuantizedKernel::interleaved) &&
+         using_integer_dot();
+}
+
 #if defined(LLAMA4_INTEGER_DOT)
 float integer_dot(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks) {
   return dot_q8_0(w, x, blocks);
@@ -235,6 +272,10 @@ void integer_dot_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const A
                             std::int64_t blocks, float* out) {
   dot_q4_0_eight_rows(w, row_blocks, x, blocks, out);
 }
+void integer_dot_interleaved(const BlockQ4_0x8* group, const ActivationBlock* x,
+                             std::int64_t blocks, float* out) {
+  dot_q4_0_interleaved(group, x, blocks, out);
+}
 #else
 float integer_dot(const BlockQ8_0*, const ActivationBlock*, std::int64_t) {
   fail("the integer dot product is not built for this CPU");
@@ -247,6 +288,9 @@ float integer_dot(const BlockQ4_1*, const ActivationBlock*, std::int64_t) {
 }
 void integer_dot_eight_rows(const BlockQ4_0*, std::int64_t, const ActivationBlock*, std::int64_t,
                             float*) {
+  fail("the integer dot product is not built for this CPU");
+}
+void integer_dot_interleaved(const BlockQ4_0x8*, const ActivationBlock*, std::int64_t, float*) {
   fail("the integer dot product is not built for this CPU");
 }
 #endif

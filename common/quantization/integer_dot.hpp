@@ -35,15 +35,27 @@ struct ActivationBlock {
 // x: [n] (n a multiple of 32) -> n / 32 blocks, written to `blocks`.
 void quantize_activations(const float* x, std::int64_t n, ActivationBlock* blocks);
 
-// Which kernel quantized_linear uses for decode. automatic: v2 where the CPU can, else v1.
-// integer_dot: v2. eight_rows: v3 for Q4_0 (else v2), which loses to v2 in the model (see
-// integer_dot.cpp) and runs only when chosen.
-enum class QuantizedKernel { automatic, dequantize_to_float, integer_dot, eight_rows };
+// Which kernel quantized_linear uses for decode. automatic: v4 for Q4_0 matrices of whole groups of
+// eight rows, v2 for the rest, where the CPU can; else v1. integer_dot: v2 for all. eight_rows: v3
+// for Q4_0 (it loses to v2 in the model, see integer_dot.cpp, and runs only when chosen).
+// interleaved: v4 for Q4_0, as automatic does.
+enum class QuantizedKernel { automatic, dequantize_to_float, integer_dot, eight_rows, interleaved };
 void set_quantized_kernel(QuantizedKernel kernel);  // for tests and benchmarks
 // True when decode will use the integer dot product (chosen, and the CPU has AVX-512 VNNI).
 bool using_integer_dot();
 // True when decode will use kernel v3 for Q4_0 (chosen with eight_rows, and the CPU has VNNI).
 bool using_eight_rows();
+// True when decode will use kernel v4 for Q4_0 (automatic or interleaved, and the CPU has VNNI).
+bool using_interleaved();
+
+// Eight Q4_0 rows' blocks number b, interleaved: what kernel v4 reads (repacked_q4_0.hpp makes it).
+// The same 18 bytes per row and block as BlockQ4_0, arranged so that one block of eight rows is
+// 144 consecutive bytes: the eight scales, then each row's 16 nibble bytes.
+struct BlockQ4_0x8 {
+  float16 scales[8];
+  std::uint8_t nibbles[8][kQuantBlock / 2];
+};
+static_assert(sizeof(BlockQ4_0x8) == 8 * sizeof(BlockQ4_0));
 
 // Σ over `blocks` blocks of w · x (the integer kernels; call only when using_integer_dot()).
 float integer_dot(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks);
@@ -54,5 +66,8 @@ float integer_dot(const BlockQ4_1* w, const ActivationBlock* x, std::int64_t blo
 // eight rows w, w + row_blocks, ..., w + 7 · row_blocks (call only when using_integer_dot()).
 void integer_dot_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const ActivationBlock* x,
                             std::int64_t blocks, float* out);
+// Kernel v4: the same for eight rows stored interleaved, `blocks` records from `group` on.
+void integer_dot_interleaved(const BlockQ4_0x8* group, const ActivationBlock* x,
+                             std::int64_t blocks, float* out);
 
 }  // namespace llama4

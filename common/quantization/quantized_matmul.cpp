@@ -11,6 +11,7 @@
 
 #include "common/quantization/block_formats.hpp"
 #include "common/quantization/integer_dot.hpp"
+#include "common/quantization/repacked_q4_0.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
@@ -118,38 +119,45 @@ void tile_4x4(const float* x, const Block* weight, float* y, std::int64_t blocks
   }
 }
 
-// Decode, kernel v3 for Q4_0 (integer_dot.hpp): the output rows in whole groups of eight, if v3
-// runs. Returns how many rows it computed (the first ones); v2 does the rest.
-std::int64_t eight_row_groups(const BlockQ4_0* weight, const ActivationBlock* x_blocks, float* y,
-                              std::int64_t rows, std::int64_t blocks, std::int64_t out) {
-  if (!using_eight_rows()) return 0;
+// Decode, kernels v3 and v4 for Q4_0 (integer_dot.hpp): the output rows in whole groups of eight,
+// from the interleaved copy if there is one (v4), else from the rows in place if v3 was chosen.
+// Returns how many rows it computed (the first ones); v2 does the rest.
+std::int64_t eight_row_groups(const BlockQ4_0* weight, const BlockQ4_0x8* interleaved,
+                              const ActivationBlock* x_blocks, float* y, std::int64_t rows,
+                              std::int64_t blocks, std::int64_t out) {
+  if (interleaved == nullptr && !using_eight_rows()) return 0;
   const std::int64_t groups = out / 8;
 #pragma omp parallel for schedule(static) if (rows * blocks * out > (1 << 11))
   for (std::int64_t group = 0; group < groups; ++group) {
     float eight[8];
     for (std::int64_t r = 0; r < rows; ++r) {
-      integer_dot_eight_rows(weight + group * 8 * blocks, blocks, x_blocks + r * blocks, blocks,
-                             eight);
+      if (interleaved != nullptr) {
+        integer_dot_interleaved(interleaved + group * blocks, x_blocks + r * blocks, blocks, eight);
+      } else {
+        integer_dot_eight_rows(weight + group * 8 * blocks, blocks, x_blocks + r * blocks, blocks,
+                               eight);
+      }
       for (int k = 0; k < 8; ++k) y[r * out + group * 8 + k] = eight[k];
     }
   }
   return groups * 8;
 }
 template <class Block>
-std::int64_t eight_row_groups(const Block*, const ActivationBlock*, float*, std::int64_t,
-                              std::int64_t, std::int64_t) {
-  return 0;  // v3 is for Q4_0 only
+std::int64_t eight_row_groups(const Block*, const BlockQ4_0x8*, const ActivationBlock*, float*,
+                              std::int64_t, std::int64_t, std::int64_t) {
+  return 0;  // v3 and v4 are for Q4_0 only
 }
 
 // Decode, kernel v2 (integer_dot.hpp): x's rows quantized once, then integer dot products.
 template <class Block>
-void integer_linear_kernel(const float* x, const Block* weight, float* y, std::int64_t rows,
-                           std::int64_t in, std::int64_t out) {
+void integer_linear_kernel(const float* x, const Block* weight, const BlockQ4_0x8* interleaved,
+                           float* y, std::int64_t rows, std::int64_t in, std::int64_t out) {
   const std::int64_t blocks = in / kQuantBlock;
   std::vector<ActivationBlock> x_blocks(static_cast<std::size_t>(rows * blocks));
   for (std::int64_t r = 0; r < rows; ++r)
     quantize_activations(x + r * in, in, x_blocks.data() + r * blocks);
-  const std::int64_t grouped = eight_row_groups(weight, x_blocks.data(), y, rows, blocks, out);
+  const std::int64_t grouped =
+      eight_row_groups(weight, interleaved, x_blocks.data(), y, rows, blocks, out);
 #pragma omp parallel for schedule(static) if (rows * in * (out - grouped) > (1 << 16))
   for (std::int64_t o = grouped; o < out; ++o) {
     for (std::int64_t r = 0; r < rows; ++r)
@@ -162,8 +170,9 @@ void integer_linear_kernel(const float* x, const Block* weight, float* y, std::i
 // the CPU has it.
 template <class Block>
 void linear_kernel(const float* x, const Block* weight, float* y, std::int64_t rows,
-                   std::int64_t in, std::int64_t out) {
-  if (rows < 4 && using_integer_dot()) return integer_linear_kernel(x, weight, y, rows, in, out);
+                   std::int64_t in, std::int64_t out, const BlockQ4_0x8* interleaved = nullptr) {
+  if (rows < 4 && using_integer_dot())
+    return integer_linear_kernel(x, weight, interleaved, y, rows, in, out);
   const std::int64_t blocks = in / kQuantBlock;
   const std::int64_t tiled_rows = rows / 4 * 4;
 #pragma omp parallel for schedule(static) if (rows * in * out > (1 << 16))
@@ -202,9 +211,12 @@ void quantized_linear(const Tensor& x, const Tensor& weight, Tensor& y) {
     case DType::Q8_0:
       return linear_kernel(x_data, reinterpret_cast<const BlockQ8_0*>(w), y_data, x.dim(0), in,
                            out);
-    case DType::Q4_0:
-      return linear_kernel(x_data, reinterpret_cast<const BlockQ4_0*>(w), y_data, x.dim(0), in,
-                           out);
+    case DType::Q4_0: {
+      // Decode of whole groups of eight rows reads the interleaved copy (kernel v4).
+      const bool interleave = x.dim(0) < 4 && out % 8 == 0 && using_interleaved();
+      return linear_kernel(x_data, reinterpret_cast<const BlockQ4_0*>(w), y_data, x.dim(0), in, out,
+                           interleave ? repacked_q4_0(weight) : nullptr);
+    }
     default:
       return linear_kernel(x_data, reinterpret_cast<const BlockQ4_1*>(w), y_data, x.dim(0), in,
                            out);

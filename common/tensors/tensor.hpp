@@ -83,6 +83,9 @@ class Tensor {
   std::size_t nbytes() const;
   bool is_contiguous() const;
   bool is_writable() const { return writable_; }
+  // What keeps this tensor's memory alive (a mapped file, an allocation). Chapter 12's repacked
+  // copies of weights hold on to it, so the memory they were made from cannot be reused under them.
+  const std::shared_ptr<const void>& owner() const { return owner_; }
 
   // Typed pointers to the first element; the dtype must match T (see dtype_of). Reading and writing
   // are spelled differently on purpose: data<T>() is always read-only (so reading a checkpoint view

@@ -6,16 +6,19 @@
 // differ by what that rounding can cost: Σ_j |w_j| · (half of x's step), which the test computes.
 // Odd shapes reach every path: one to nine rows (decode's dot products and prefill's 4 x 4 tiles,
 // with leftovers), output counts that are not multiples of four, one block and several per row.
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
 #include <algorithm>
 #include <cmath>
+#include <cstring>
 #include <random>
 #include <vector>
 
 #include "common/quantization/block_formats.hpp"
 #include "common/quantization/integer_dot.hpp"
 #include "common/quantization/quantized_matmul.hpp"
+#include "common/quantization/repacked_q4_0.hpp"
 #include "common/tensors/matmul.hpp"
 #include "common/tensors/tensor.hpp"
 
@@ -106,17 +109,45 @@ TEST_P(QuantizedKernels, DecodeErrorIsSmallAgainstTheOutputs) {
 INSTANTIATE_TEST_SUITE_P(Kernels, QuantizedKernels,
                          ::testing::Values(QuantizedKernel::dequantize_to_float,
                                            QuantizedKernel::integer_dot,
-                                           QuantizedKernel::eight_rows),
+                                           QuantizedKernel::eight_rows,
+                                           QuantizedKernel::interleaved),
                          [](const auto& kernel) {
                            switch (kernel.param) {
                              case QuantizedKernel::integer_dot:
                                return "V2IntegerDot";
                              case QuantizedKernel::eight_rows:
                                return "V3EightRows";
+                             case QuantizedKernel::interleaved:
+                               return "V4Interleaved";
                              default:
                                return "V1Float";
                            }
                          });
+
+// Kernel v4's copy: record g · blocks + b holds block b of rows 8g..8g+7, scales first; made once
+// per matrix.
+TEST(RepackedQ4_0, HoldsEachGroupsBlocksSideBySideAndIsMadeOnce) {
+  const Tensor weight = random_matrix(16, 96, 4, 0.3f).to(DType::Q4_0);
+  const auto* rows = reinterpret_cast<const BlockQ4_0*>(weight.raw_data());
+  const std::size_t before = repacked_q4_0_count();
+  const BlockQ4_0x8* records = repacked_q4_0(weight);
+  EXPECT_EQ(repacked_q4_0_count(), before + 1);
+  EXPECT_EQ(repacked_q4_0(weight), records);  // the same copy again
+  EXPECT_EQ(repacked_q4_0_count(), before + 1);
+  const std::int64_t blocks = 3;
+  for (std::int64_t group = 0; group < 2; ++group) {
+    for (std::int64_t b = 0; b < blocks; ++b) {
+      const BlockQ4_0x8& record = records[group * blocks + b];
+      for (int r = 0; r < 8; ++r) {
+        const BlockQ4_0& block = rows[(group * 8 + r) * blocks + b];
+        EXPECT_EQ(record.scales[r].bits, block.scale.bits) << group << " " << b << " " << r;
+        EXPECT_EQ(std::memcmp(record.nibbles[r], block.nibbles, 16), 0) << group << " " << b;
+      }
+    }
+  }
+  EXPECT_THAT([] { repacked_q4_0(random_matrix(12, 32, 5).to(DType::Q4_0)); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("whole groups of eight rows")));
+}
 
 TEST(ActivationBlocks, HoldTheRoundedValuesAndTheirSum) {
   std::vector<float> x(64);
