@@ -296,10 +296,11 @@ def main():
 
 
 # The files chapter 12's tests read (tests/chapter12/test_gguf.cpp): the tiny golden model in bf16
-# (its logits must equal the HF checkpoint's), Q8_0 and Q4_0, Q4_0 in three parts, and Q4_0
-# without the hf.* keys (llama.cpp's fixed values must apply).
-GOLDEN = [("tiny-bf16.gguf", "bf16", 1, False), ("tiny-q8_0.gguf", "q8_0", 1, False),
-          ("tiny-q4_0.gguf", "q4_0", 1, False), ("tiny-q4_0.gguf", "q4_0", 3, False),
+# (its logits must equal the HF checkpoint's) and f16, Q8_0, Q4_0 and Q4_1, Q4_0 in three parts,
+# and Q4_0 without the hf.* keys (llama.cpp's fixed values must apply).
+GOLDEN = [("tiny-bf16.gguf", "bf16", 1, False), ("tiny-f16.gguf", "f16", 1, False),
+          ("tiny-q8_0.gguf", "q8_0", 1, False), ("tiny-q4_0.gguf", "q4_0", 1, False),
+          ("tiny-q4_1.gguf", "q4_1", 1, False), ("tiny-q4_0.gguf", "q4_0", 3, False),
           ("tiny-q4_0-llama-cpp-keys.gguf", "q4_0", 1, True)]
 # And the vocabulary of chapter 11's model alone (no tensors): the metadata a GGUF of that model
 # carries, for the tokenizer reader's tests.

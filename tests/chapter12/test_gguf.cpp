@@ -5,6 +5,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cmath>
 #include <cstring>
 #include <string>
 #include <vector>
@@ -80,6 +81,18 @@ TEST(GgufModel, Bf16FileGivesTheLogitsOfTheHfCheckpointExactly) {
                      logits_of(Model::load(golden_model_dir("tiny"))), "bf16 GGUF vs HF");
 }
 
+// F16 weights hold the bf16 values exactly (or as the nearest f16 where they are below f16's
+// normal range), and the model computes in f32 either way: nearly the same logits.
+TEST(GgufModel, F16FileGivesNearlyTheLogitsOfTheHfCheckpoint) {
+  const Checkpoint f16 = open_gguf_model(gguf_dir() / "tiny-f16.gguf").checkpoint;
+  EXPECT_EQ(f16.entry("model.layers.0.self_attn.q_proj.weight").dtype, DType::F16);
+  const Tensor from_f16 = logits_of(Model::load(gguf_dir() / "tiny-f16.gguf"));
+  const Tensor from_hf = logits_of(Model::load(golden_model_dir("tiny")));
+  ASSERT_EQ(from_f16.shape(), from_hf.shape());
+  for (std::int64_t i = 0; i < from_hf.numel(); ++i)
+    ASSERT_NEAR(from_f16.flat(i), from_hf.flat(i), 1e-4 + 1e-4 * std::fabs(from_hf.flat(i))) << i;
+}
+
 TEST(GgufModel, ConfigFromTheMetadataEqualsConfigJson) {
   const ModelConfig hf = load_model_config(golden_model_dir("tiny"));
   const ModelConfig gguf = open_gguf_model(gguf_dir() / "tiny-bf16.gguf").config;
@@ -131,7 +144,8 @@ TEST(GgufModel, QuantizedWeightsEqualOurQuantizerByteForByte) {
   const Checkpoint hf = Checkpoint::open(golden_model_dir("tiny"));
   const ModelConfig config = load_model_config(golden_model_dir("tiny"));
   for (const auto& [file, format] :
-       {std::pair{"tiny-q8_0.gguf", DType::Q8_0}, std::pair{"tiny-q4_0.gguf", DType::Q4_0}}) {
+       {std::pair{"tiny-q8_0.gguf", DType::Q8_0}, std::pair{"tiny-q4_0.gguf", DType::Q4_0},
+        std::pair{"tiny-q4_1.gguf", DType::Q4_1}}) {
     const Checkpoint ours = quantize_checkpoint(hf, {format});
     const Checkpoint gguf = open_gguf_model(gguf_dir() / file).checkpoint;
     const WeightNames our_names(ours), gguf_names(gguf);
