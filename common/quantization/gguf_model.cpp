@@ -4,7 +4,6 @@
 #include <cstdio>
 #include <cstring>
 #include <memory>
-#include <regex>
 #include <set>
 
 #include "common/quantization/gguf_file.hpp"
@@ -23,24 +22,36 @@ constexpr std::int64_t kMaverickExperts = 128;  // llama.cpp: no QK norm for thi
 
 // ---- the files of a split set ------------------------------------------------------------------
 
-// "Scout-Q4_0-00001-of-00003.gguf" -> the paths of parts 1..3; any other name -> itself.
+// "Scout-Q4_0-00001-of-00003.gguf" -> the paths of parts 1..3; any other name -> itself. The part
+// numbers are five digits, as llama.cpp's gguf-split writes them.
 std::vector<std::filesystem::path> gguf_parts(const std::filesystem::path& path) {
-  static const std::regex kSplitName(R"((.*)-(\d{5})-of-(\d{5})\.gguf)");
-  std::smatch match;
   const std::string name = path.filename().string();
-  if (!std::regex_match(name, match, kSplitName)) return {path};
-  const int part = std::stoi(match[2].str()), count = std::stoi(match[3].str());
-  if (count < 1 || part < 1 || part > count)
+  constexpr std::size_t kTail = 20;  // "-00001-of-00003.gguf"
+  const auto digits = [&](std::size_t from) {
+    return std::all_of(name.end() - kTail + from, name.end() - kTail + from + 5,
+                       [](char c) { return c >= '0' && c <= '9'; });
+  };
+  if (name.size() <= kTail || name.compare(name.size() - kTail, 1, "-") != 0 ||
+      name.compare(name.size() - kTail + 6, 4, "-of-") != 0 ||
+      name.compare(name.size() - 5, 5, ".gguf") != 0 || !digits(1) || !digits(10)) {
+    return {path};
+  }
+  const std::string stem = name.substr(0, name.size() - kTail);
+  const std::string count_text = name.substr(name.size() - kTail + 10, 5);
+  const int part = std::stoi(name.substr(name.size() - kTail + 1, 5)),
+            count = std::stoi(count_text);
+  if (count < 1 || part < 1 || part > count) {
     fail(path, ": not a valid part name (part ", part, " of ", count, ")");
-  if (part != 1)
-    fail(path, " is part ", part, " of ", count, "; give the first part, -00001-of-",
-         match[3].str(), ".gguf");
+  }
+  if (part != 1) {
+    fail(path, " is part ", part, " of ", count, "; give the first part, -00001-of-", count_text,
+         ".gguf");
+  }
   std::vector<std::filesystem::path> parts;
   for (int i = 1; i <= count; ++i) {
     char number[16];
     std::snprintf(number, sizeof number, "%05d", i);
-    parts.push_back(path.parent_path() /
-                    (match[1].str() + "-" + number + "-of-" + match[3].str() + ".gguf"));
+    parts.push_back(path.parent_path() / (stem + "-" + number + "-of-" + count_text + ".gguf"));
   }
   return parts;
 }

@@ -107,17 +107,31 @@ VNNI float dot_q4_0(const BlockQ4_0* w, const ActivationBlock* x, std::int64_t b
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
 #endif
 // The running sums of eight rows: four rows per 512-bit register, four float lanes per row.
+// (Set to zero by start_sums: only a function compiled for AVX-512 may make the registers.)
 struct EightRowSums {
-  __m512 rows_0_to_3 = _mm512_setzero_ps();
-  __m512 rows_4_to_7 = _mm512_setzero_ps();
-  __m256 offsets = _mm256_setzero_ps();  // per row: Σ_b d_w d_x · 8 Σx
+  __m512 rows_0_to_3;
+  __m512 rows_4_to_7;
+  __m256 offsets;  // per row: Σ_b d_w d_x · 8 Σx
 };
+
+VNNI inline EightRowSums start_sums() {
+  return {_mm512_setzero_ps(), _mm512_setzero_ps(), _mm256_setzero_ps()};
+}
+
+// Σ q·x of four rows' blocks (one row per 128-bit lane, nibbles unsigned) with the activation
+// block, broadcast to the four lanes in two halves: four int32 partial sums per row. (A function of
+// its own rather than a lambda: a lambda is not compiled for the enclosing function's target.)
+VNNI inline __m512i four_row_products(__m512i four_rows, __m512i x_low, __m512i x_high) {
+  const __m512i low_bits = _mm512_set1_epi8(0x0F);
+  const __m512i low = _mm512_and_si512(four_rows, low_bits);
+  const __m512i high = _mm512_and_si512(_mm512_srli_epi16(four_rows, 4), low_bits);
+  return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), low, x_low), high, x_high);
+}
 
 // One block of eight rows: `first` holds rows 0..3's 16 nibble bytes, one row per 128-bit lane,
 // `second` rows 4..7; `scale_bits` the eight rows' f16 scales.
 VNNI inline void add_block(EightRowSums& sums, __m512i first, __m512i second, __m128i scale_bits,
                            const ActivationBlock& x) {
-  const __m512i low_bits = _mm512_set1_epi8(0x0F);
   // Lane i of the spread scales is the scale of row i / 4 (rows 0..3), or 4 + i / 4 (rows 4..7).
   const __m512i rows_0_to_3 = _mm512_set_epi32(3, 3, 3, 3, 2, 2, 2, 2, 1, 1, 1, 1, 0, 0, 0, 0);
   const __m512i rows_4_to_7 = _mm512_add_epi32(rows_0_to_3, _mm512_set1_epi32(4));
@@ -125,19 +139,13 @@ VNNI inline void add_block(EightRowSums& sums, __m512i first, __m512i second, __
       _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.values)));
   const __m512i x_high =
       _mm512_broadcast_i32x4(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x.values + 16)));
-  const auto products = [&](__m512i four_rows) {  // Σ q·x, 4 int32 partial sums per row
-    const __m512i low = _mm512_and_si512(four_rows, low_bits);
-    const __m512i high = _mm512_and_si512(_mm512_srli_epi16(four_rows, 4), low_bits);
-    return _mm512_dpbusd_epi32(_mm512_dpbusd_epi32(_mm512_setzero_si512(), low, x_low), high,
-                               x_high);
-  };
   const __m256 scales = _mm256_mul_ps(_mm256_cvtph_ps(scale_bits), _mm256_set1_ps(x.scale));
   sums.offsets =
       _mm256_fmadd_ps(scales, _mm256_set1_ps(8.0f * static_cast<float>(x.sum)), sums.offsets);
   const __m512 wide = _mm512_castps256_ps512(scales);
-  sums.rows_0_to_3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products(first)),
+  sums.rows_0_to_3 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(four_row_products(first, x_low, x_high)),
                                      _mm512_permutexvar_ps(rows_0_to_3, wide), sums.rows_0_to_3);
-  sums.rows_4_to_7 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(products(second)),
+  sums.rows_4_to_7 = _mm512_fmadd_ps(_mm512_cvtepi32_ps(four_row_products(second, x_low, x_high)),
                                      _mm512_permutexvar_ps(rows_4_to_7, wide), sums.rows_4_to_7);
 }
 
@@ -154,7 +162,7 @@ VNNI inline void finish(const EightRowSums& sums, float* out) {
 // v3: the eight rows where they are, row r at w + r · row_blocks.
 VNNI void dot_q4_0_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const ActivationBlock* x,
                               std::int64_t blocks, float* out) {
-  EightRowSums sums;
+  EightRowSums sums = start_sums();
   for (std::int64_t b = 0; b < blocks; ++b) {
     const BlockQ4_0* row[8];
     for (int r = 0; r < 8; ++r) {
@@ -190,7 +198,7 @@ VNNI void dot_q4_0_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const
 // block, read front to back, three loads where v3 needs eight inserts and eight scale reads.
 VNNI void dot_q4_0_interleaved(const BlockQ4_0x8* group, const ActivationBlock* x,
                                std::int64_t blocks, float* out) {
-  EightRowSums sums;
+  EightRowSums sums = start_sums();
   for (std::int64_t b = 0; b < blocks; ++b) {
     const BlockQ4_0x8& record = group[b];
     add_block(sums, _mm512_loadu_si512(record.nibbles[0]), _mm512_loadu_si512(record.nibbles[4]),
