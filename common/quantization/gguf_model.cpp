@@ -159,30 +159,23 @@ ModelConfig read_config(const GgufParts& parts) {
   for (std::int64_t layer = 0; layer < layers && layer < config_limits::kMaxLayers; ++layer)
     no_rope_layers.push_back((layer + 1) % no_rope_step != 0 ? 1 : 0);
   if (const GgufValue* given = file.find("hf.no_rope_layers")) {
-    no_rope_layers = nlohmann::json::array();
-    for (const GgufValue& element : given->elements) {
-      if (given->type != GgufType::array || element.type != GgufType::i32) {
-        fail(file.path(), ": \"hf.no_rope_layers\" must be an array of i32");
-      }
-      no_rope_layers.push_back(element.signed_value);
+    if (given->type != GgufType::array || given->element_type != GgufType::i32) {
+      fail(file.path(), ": \"hf.no_rope_layers\" must be an array of i32");
     }
+    no_rope_layers = nlohmann::json::array();
+    for (const GgufValue& element : given->elements) no_rope_layers.push_back(element.signed_value);
   }
   text["no_rope_layers"] = no_rope_layers;
+  // The chunk: this file's own (0: none), else llama.cpp's 8192 unless sliding_window is 0.
+  const std::int64_t chunk =
+      file.find("hf.attention_chunk_size") != nullptr
+          ? static_cast<std::int64_t>(file.unsigned_integer("hf.attention_chunk_size"))
+          : (chunked ? kChunkSize : 0);
   nlohmann::json layer_types = nlohmann::json::array();
-  const bool any_chunk = file.find("hf.attention_chunk_size") != nullptr
-                             ? file.unsigned_integer("hf.attention_chunk_size") != 0
-                             : chunked;
   for (const auto& uses_rope : no_rope_layers)
-    layer_types.push_back(any_chunk && uses_rope == 1 ? "chunked_attention" : "full_attention");
+    layer_types.push_back(chunk != 0 && uses_rope == 1 ? "chunked_attention" : "full_attention");
   text["layer_types"] = layer_types;
-  if (any_chunk) {
-    text["attention_chunk_size"] =
-        file.find("hf.attention_chunk_size")
-            ? static_cast<std::int64_t>(file.unsigned_integer("hf.attention_chunk_size"))
-            : kChunkSize;
-  } else {
-    text["attention_chunk_size"] = nullptr;
-  }
+  text["attention_chunk_size"] = chunk != 0 ? nlohmann::json(chunk) : nlohmann::json(nullptr);
   text["attn_temperature_tuning"] = true;
   text["floor_scale"] = file.find("hf.floor_scale") ? file.number("hf.floor_scale") : kFloorScale;
   text["attn_scale"] = file.find("hf.attn_scale") ? file.number("hf.attn_scale") : kAttentionScale;
