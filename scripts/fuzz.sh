@@ -18,6 +18,7 @@
 #   chapter 12  fuzz_gguf                  a GGUF file (llama.cpp's format), loaded and run for 3 tokens
 #   chapter 13  fuzz_conversations         conversation files (JSON Lines), tokenized and packed
 #               fuzz_adapter               a LoRA adapter (adapter_config.json + safetensors), merged
+#   challenge   fuzz_challenge_files       a workload and a thresholds file (bench/challenge)
 # Each starts from a seed corpus (tests/fuzz/make_seeds.py: the golden files and small hand-made
 # ones) and runs for the given time with inputs up to 1 MiB, enough for 200,000-deep nesting. A
 # crash, a leak, undefined behaviour, a hang (20 s), 2 GB of memory or an exception other than
@@ -32,7 +33,8 @@ if ((${#targets[@]} == 0)); then
   targets=(fuzz_safetensors fuzz_model_config fuzz_shard_index fuzz_checkpoint_directory
            fuzz_tiktoken_ranks fuzz_hf_tokenizer_json fuzz_encode
            fuzz_activation_dump fuzz_command_line fuzz_multiple_choice
-           fuzz_training_checkpoint fuzz_gguf fuzz_conversations fuzz_adapter)
+           fuzz_training_checkpoint fuzz_gguf fuzz_conversations fuzz_adapter
+           fuzz_challenge_files)
 fi
 out=$(realpath -m "${FUZZ_DIR:-build-fuzz}")  # absolute: fuzz_command_line changes directory
 cxx=${FUZZ_CXX:-$(command -v clang++ || command -v clang++-14)}

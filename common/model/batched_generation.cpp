@@ -1,6 +1,7 @@
 #include "common/model/batched_generation.hpp"
 
 #include <algorithm>
+#include <chrono>
 #include <optional>
 
 #include "common/model/sampler.hpp"
@@ -23,13 +24,8 @@ std::int32_t greedy(const Tensor& logits, std::int64_t row) {
 
 }  // namespace
 
-std::vector<std::vector<std::int32_t>> generate_batched(const Model& model,
-                                                        std::span<const GenerationRequest> requests,
-                                                        std::int64_t batch,
-                                                        std::int64_t context_length,
-                                                        std::span<const std::int32_t> stop_ids) {
-  if (batch < 1) fail("generate_batched: the batch must hold at least 1 sequence, got ", batch);
-  check_context_length(model.config(), context_length);
+void check_generation_requests(std::span<const GenerationRequest> requests,
+                               std::int64_t context_length) {
   for (std::size_t r = 0; r < requests.size(); ++r) {
     const GenerationRequest& request = requests[r];
     const auto prompt = static_cast<std::int64_t>(request.prompt.size());
@@ -41,6 +37,24 @@ std::vector<std::vector<std::int32_t>> generate_batched(const Model& model,
            " new ones do not fit the context of ", context_length);
     }
   }
+}
+
+std::vector<std::vector<std::int32_t>> generate_batched(const Model& model,
+                                                        std::span<const GenerationRequest> requests,
+                                                        std::int64_t batch,
+                                                        std::int64_t context_length,
+                                                        std::span<const std::int32_t> stop_ids,
+                                                        std::vector<RequestTimes>* times) {
+  if (batch < 1) fail("generate_batched: the batch must hold at least 1 sequence, got ", batch);
+  check_context_length(model.config(), context_length);
+  check_generation_requests(requests, context_length);
+  const auto start = std::chrono::steady_clock::now();
+  const auto now = [&] {
+    return std::chrono::duration<double>(std::chrono::steady_clock::now() - start).count();
+  };
+  std::vector<RequestTimes> unused;
+  std::vector<RequestTimes>& timeline = times ? *times : unused;
+  timeline.assign(requests.size(), RequestTimes{});
   std::vector<std::vector<std::int32_t>> outputs(requests.size());
   const auto finished = [&](std::size_t r) {
     const std::vector<std::int32_t>& out = outputs[r];
@@ -55,10 +69,12 @@ std::vector<std::vector<std::int32_t>> generate_batched(const Model& model,
   const auto fill = [&](std::optional<Slot>& slot) {
     while (!slot && next_request < requests.size()) {
       const std::size_t r = next_request++;
+      timeline[r].prefill_start = now();
       Slot fresh{r, model.make_cache(context_length), 0};
       const Tensor logits = model.forward(requests[r].prompt, fresh.cache, LogitRows::last);
       fresh.last = greedy(logits, 0);
       outputs[r].push_back(fresh.last);
+      timeline[r].token_times.push_back(now());
       if (!finished(r)) slot = std::move(fresh);
     }
   };
@@ -76,10 +92,12 @@ std::vector<std::vector<std::int32_t>> generate_batched(const Model& model,
       active.push_back(&slot);
     }
     const Tensor logits = model.forward_batch(tokens, caches);  // [active, V]
+    const double step_done = now();
     for (std::size_t i = 0; i < active.size(); ++i) {
       std::optional<Slot>& slot = *active[i];
       slot->last = greedy(logits, static_cast<std::int64_t>(i));
       outputs[slot->request].push_back(slot->last);
+      timeline[slot->request].token_times.push_back(step_done);
       if (finished(slot->request)) {
         slot.reset();  // continuous batching: the slot goes to the next waiting request
         fill(slot);

@@ -26,13 +26,31 @@ struct GenerationRequest {
   std::int64_t max_new_tokens = 16;  // at least 1
 };
 
+// When a request's tokens came out, in seconds from the start of the run (every request is waiting
+// at time 0). What the challenge harness turns into latencies (bench/challenge): the time to the
+// first token is token_times[0], queueing included; the time per output token is the mean gap
+// between the later ones.
+struct RequestTimes {
+  double prefill_start = 0;         // the request left the queue: its prompt's forward pass began
+  std::vector<double> token_times;  // [generated tokens]; token_times[0] ends the prefill
+};
+
 // Greedy generation of every request, at most `batch` sequences decoding in the same step, each
 // with a cache of `context_length` positions. A sequence ends after max_new_tokens or at one of
-// `stop_ids` (kept in its output). Returns the generated ids of each request, in request order.
+// `stop_ids` (kept in its output). Returns the generated ids of each request, in request order,
+// and, given `times`, fills it with each request's RequestTimes.
 // A request whose prompt and new tokens do not fit the context, an empty prompt, or a batch below
 // 1 is an Error naming the request.
-std::vector<std::vector<std::int32_t>> generate_batched(
-    const Model& model, std::span<const GenerationRequest> requests, std::int64_t batch,
-    std::int64_t context_length, std::span<const std::int32_t> stop_ids = {});
+std::vector<std::vector<std::int32_t>> generate_batched(const Model& model,
+                                                        std::span<const GenerationRequest> requests,
+                                                        std::int64_t batch,
+                                                        std::int64_t context_length,
+                                                        std::span<const std::int32_t> stop_ids = {},
+                                                        std::vector<RequestTimes>* times = nullptr);
+
+// The checks generate_batched makes of its requests before it runs anything, for engines that
+// generate another way (one sequence at a time on a GPU, say).
+void check_generation_requests(std::span<const GenerationRequest> requests,
+                               std::int64_t context_length);
 
 }  // namespace llama4

@@ -207,6 +207,12 @@ def main(out):
         header += (struct.pack("<IQ", 8, len(value)) + value) if value else struct.pack("<II", 4, 2)
     add("fuzz_gguf", "metadata-only", header)
 
+    # the challenge's files: a workload (its first prompts) and the thresholds
+    workload = json.loads(read(ROOT, "bench", "challenge", "workloads", "small.json"))
+    workload["prompts"] = workload["prompts"][:2] + [{"ids": [4096, 5, 6], "max_new_tokens": 3}]
+    add("fuzz_challenge_files", "small", json.dumps(workload).encode() + SEPARATOR +
+        read(ROOT, "bench", "challenge", "thresholds.json"))
+
     # activation dumps
     rng = random.Random(2)
     stages = [("embedding", [2, 8]), ("layers.0.attn_norm", [2, 8]), ("layers.0.q", [2, 2, 4]),
