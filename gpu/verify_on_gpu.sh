@@ -17,7 +17,7 @@
 #   configure  the normal CMake build configures against the bundle alone: GPU_BACKEND=nvidia,
 #              sm_90, Release, no -march=native (binaries run on this CPU), no -Werror (a newer g++
 #              than CI's may warn anew)                                                          120 s
-#   build      test_chapter09, chapter09_hip, chapter08_model, chapter08_compare and bench_gpu
+#   build      test_chapter09, chapter09_hip, chapter08_model, chapter08_compare, bench_gpu, challenge
 #              build, and took their headers and libraries from the bundle, none from the system 330 s
 #   test       test_chapter09 in ONE process (one CUDA context, not one per test), REQUIRE_GPU=1
 #              so a missing GPU fails: every kernel against its CPU function, the whole model
@@ -25,8 +25,9 @@
 #              No test run is a failure; a failed test is run again alone, to tell its own failure
 #              from a sticky CUDA error left by an earlier one                                    180 s
 #   programs   chapter09_hip on the golden model ("all 16 tokens equal"), its activations against
-#              golden stage by stage (chapter08_compare), its logits against chapter08_model's, and
-#              the synthetic 100m, 1b and scout-layer models                                     150 s
+#              golden stage by stage (chapter08_compare), its logits against chapter08_model's, the
+#              challenge's small workload on gpu-chapter09 (bench/challenge), and the synthetic
+#              100m, 1b and scout-layer models                                                   150 s
 #   bench      bench_gpu: the bandwidth ceiling, the matrix kernels at Scout's shapes (random
 #              weights, never from L2), decode and prefill tok/s, as Markdown for bench/RESULTS.md 180 s
 #   golden     (not by default) golden/generate.py --check-transformers: the golden reference against
@@ -54,7 +55,7 @@ self=$PWD/gpu/verify_on_gpu.sh
 # --- what the steps share (exported: each step body runs in its own process) ---------------------
 export VERIFY_MODE=${VERIFY_MODE:-gpu}  # gpu | rehearse
 export LLAMA4_BUNDLE=${LLAMA4_BUNDLE:-build-gpu-bundle}
-targets=(test_chapter09 chapter09_hip chapter08_model chapter08_compare bench_gpu)
+targets=(test_chapter09 chapter09_hip chapter08_model chapter08_compare bench_gpu challenge)
 golden_ids=286,227,468,301,433,210,347,38,426,243,267,340,38,314,117,166,56,25,339,145,120,179,498,431
 
 # A line for summary.txt's "result" column.
@@ -139,7 +140,7 @@ check_bundle_use() {
     echo "bundle check: PCRE2, GoogleTest or Google Benchmark was linked from elsewhere than the bundle"
     bad=1
   fi
-  libraries=$(for target in "$VERIFY_BUILD"/bin/{chapter09_hip,chapter08_model,chapter08_compare,bench_gpu} \
+  libraries=$(for target in "$VERIFY_BUILD"/bin/{chapter09_hip,chapter08_model,chapter08_compare,bench_gpu,challenge} \
                             "$VERIFY_BUILD/tests/test_chapter09"; do ldd "$target"; done)
   if grep -E "pcre2|gtest|gmock|benchmark" <<<"$libraries"; then
     echo "bundle check: a program needs the shared libraries above"
@@ -284,6 +285,8 @@ body_programs() {
     run_expecting_no_gpu "chapter09_hip --dump-activations" "$bin/chapter09_hip" --model golden/data/tiny \
       --tokens "$golden_ids" --dump-activations "$gpu_dump" || status=1
     run_expecting_no_gpu "chapter09_hip --synthetic scout-layer" "$bin/chapter09_hip" --synthetic scout-layer -n 64 --prompt-length 128 || status=1
+    run_expecting_no_gpu "challenge --engine gpu-chapter09" "$bin/challenge" --workload bench/challenge/workloads/small.json \
+      --engine gpu-chapter09 --no-thresholds || status=1
     # The GPU run compares its logits with chapter 08's; here the comparison itself is tried.
     compare_logits "$VERIFY_LOGS/logits-cpu.bin" "$VERIFY_LOGS/logits-cpu.bin" 512 || status=1
     ((status == 0)) && note "chapter 08 agrees with golden" && note "chapter09_hip stops with 'no usable GPU', as it must here"
@@ -313,6 +316,11 @@ body_programs() {
     note "logits: a dump is missing"
     status=1
   fi
+  echo "--- the challenge's small workload on the GPU engine, judged against the CPU f32 reference"
+  output=$(timeout -k 5 120 "$bin/challenge" --workload bench/challenge/workloads/small.json --engine gpu-chapter09 \
+    --no-thresholds --out "$VERIFY_LOGS/challenge" 2>&1) || status=1
+  echo "$output"
+  note "challenge: $(grep -m1 "Accuracy gate" <<<"$output" | cut -c1-120)"
   for model in 100m 1b scout-layer; do
     echo "--- synthetic $model"
     timeout -k 5 90 "$bin/chapter09_hip" --synthetic "$model" -n 64 --prompt-length 128 || { note "synthetic $model FAILED"; status=1; }
