@@ -3,7 +3,7 @@
 #
 #   scripts/setup.sh          compilers, CMake, GoogleTest/GoogleMock, Google Benchmark, JSON, PCRE2,
 #                             Python 3 (the checks of the READMEs' code excerpts and figures),
-#                             CLI11 (the programs' command lines)
+#                             CLI11 (the programs' command lines), OpenMPI (chapter 14)
 #   scripts/setup.sh --gpu    also Debian's HIP compiler, to build the GPU chapters for AMD
 #   scripts/setup.sh --dev    also gdb, to step through a chapter in the debug build (and for its
 #                             test: ctest --preset debug -L gdb)
@@ -16,7 +16,8 @@ set -euo pipefail
 
 packages=(build-essential cmake ninja-build pkg-config
           libgtest-dev libgmock-dev libbenchmark-dev
-          nlohmann-json3-dev libpcre2-dev python3 libcli11-dev)
+          nlohmann-json3-dev libpcre2-dev python3 libcli11-dev
+          libopenmpi-dev openmpi-bin)
 for argument in "$@"; do
   case "$argument" in
     --gpu) packages+=(hipcc libamdhip64-dev) ;;

@@ -3,16 +3,11 @@
 #include "common/layers/rms_norm.hpp"
 
 namespace llama4 {
-namespace {
-
-// a += b, both [T, H]: the residual connection.
 void add_into(Tensor& a, const Tensor& b) {
   float* out = a.mutable_data<float>();
   const float* in = b.data<float>();
   for (std::int64_t i = 0; i < a.numel(); ++i) out[i] += in[i];
 }
-
-}  // namespace
 
 DecoderLayer::DecoderLayer(const ModelConfig& config, std::int64_t layer,
                            const Checkpoint& checkpoint, const WeightNames& names,

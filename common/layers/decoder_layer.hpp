@@ -27,6 +27,9 @@
 
 namespace llama4 {
 
+// a += b, both [T, H] F32: the residual connection (also the training and parallel chapters').
+void add_into(Tensor& a, const Tensor& b);
+
 class DecoderLayer {
  public:
   DecoderLayer(const ModelConfig& config, std::int64_t layer, const Checkpoint& checkpoint,

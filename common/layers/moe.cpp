@@ -85,38 +85,10 @@ Tensor MoeLayer::expert(std::int64_t expert_index, const Tensor& x) const {
 
 // [excerpt moe_forward]
 Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
-  const std::int64_t tokens = x.dim(0), hidden = x.dim(1);
-  const std::int64_t experts = weights_.router.dim(0);
+  const std::int64_t tokens = x.dim(0);
   const RouterChoice choice = route_tokens(x, weights_.router, top_k_);
-
-  // routed[t] = Σ over t's chosen experts e of expert_e(score · x[t]), one expert at a time.
-  Tensor routed = Tensor::zeros({tokens, hidden});  // [T, H]
-  float* routed_data = routed.mutable_data<float>();
-  const float* x_data = x.data<float>();
-  for (std::int64_t e = 0; e < experts; ++e) {
-    // Gather the tokens routed to e, each scaled by its router score.
-    std::vector<std::int64_t> rows;
-    std::vector<float> scores;
-    for (std::size_t slot = 0; slot < choice.expert_index.size(); ++slot) {
-      if (choice.expert_index[slot] != e) continue;
-      rows.push_back(static_cast<std::int64_t>(slot) / top_k_);
-      scores.push_back(choice.expert_score[slot]);
-    }
-    if (rows.empty()) continue;
-    Tensor expert_input =
-        Tensor::zeros({static_cast<std::int64_t>(rows.size()), hidden});  // [n, H]
-    float* in = expert_input.mutable_data<float>();
-    for (std::size_t n = 0; n < rows.size(); ++n) {
-      for (std::int64_t i = 0; i < hidden; ++i)
-        in[n * hidden + i] = scores[n] * x_data[rows[n] * hidden + i];
-    }
-    const Tensor expert_output = expert(e, expert_input);  // [n, H]
-    const float* out = expert_output.data<float>();
-    for (std::size_t n = 0; n < rows.size(); ++n) {  // scatter back, adding
-      for (std::int64_t i = 0; i < hidden; ++i)
-        routed_data[rows[n] * hidden + i] += out[n * hidden + i];
-    }
-  }
+  const Tensor routed = this->routed(x, choice, /*first_expert=*/0);  // [T, H]
+  const float* routed_data = routed.data<float>();
 
   Tensor result = weights_.shared_expert.forward(x);  // [T, H]
   // [excerpt pause]
@@ -135,6 +107,44 @@ Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
   float* result_data = result.mutable_data<float>();
   for (std::int64_t i = 0; i < result.numel(); ++i) result_data[i] += routed_data[i];
   return result;
+}
+// [end excerpt]
+
+// [excerpt moe_routed]
+Tensor MoeLayer::routed(const Tensor& x, const RouterChoice& choice,
+                        std::int64_t first_expert) const {
+  const std::int64_t tokens = x.dim(0), hidden = x.dim(1);
+  const std::int64_t experts = weights_.gate_up_proj.dim(0);  // the experts this layer holds
+
+  // routed[t] = Σ over t's chosen experts e of expert_e(score · x[t]), one expert at a time.
+  Tensor routed = Tensor::zeros({tokens, hidden});  // [T, H]
+  float* routed_data = routed.mutable_data<float>();
+  const float* x_data = x.data<float>();
+  for (std::int64_t e = 0; e < experts; ++e) {
+    // Gather the tokens routed to e, each scaled by its router score.
+    std::vector<std::int64_t> rows;
+    std::vector<float> scores;
+    for (std::size_t slot = 0; slot < choice.expert_index.size(); ++slot) {
+      if (choice.expert_index[slot] != first_expert + e) continue;
+      rows.push_back(static_cast<std::int64_t>(slot) / choice.top_k);
+      scores.push_back(choice.expert_score[slot]);
+    }
+    if (rows.empty()) continue;
+    Tensor expert_input =
+        Tensor::zeros({static_cast<std::int64_t>(rows.size()), hidden});  // [n, H]
+    float* in = expert_input.mutable_data<float>();
+    for (std::size_t n = 0; n < rows.size(); ++n) {
+      for (std::int64_t i = 0; i < hidden; ++i)
+        in[n * hidden + i] = scores[n] * x_data[rows[n] * hidden + i];
+    }
+    const Tensor expert_output = expert(e, expert_input);  // [n, H]
+    const float* out = expert_output.data<float>();
+    for (std::size_t n = 0; n < rows.size(); ++n) {  // scatter back, adding
+      for (std::int64_t i = 0; i < hidden; ++i)
+        routed_data[rows[n] * hidden + i] += out[n * hidden + i];
+    }
+  }
+  return routed;
 }
 // [end excerpt]
 

@@ -64,6 +64,12 @@ class MoeLayer {
   // a token was not routed to. E times the work; for tests.
   Tensor forward_every_expert(const Tensor& x) const;
 
+  // The routed experts' part of forward(): x: [T, H] -> [T, H], from the router's `choice`.
+  // first_expert is the model-wide index of this layer's first expert: 0 when it holds them all;
+  // with expert parallelism (chapter 14) a rank's layer holds a slice of the experts, the choice
+  // comes from the whole router, and tokens routed to other ranks' experts are left out.
+  Tensor routed(const Tensor& x, const RouterChoice& choice, std::int64_t first_expert) const;
+
   // One routed expert on its (already scaled) inputs: x: [n, H] -> [n, H].
   Tensor expert(std::int64_t expert_index, const Tensor& x) const;
 

@@ -1,17 +1,11 @@
 #include "common/training/decoder_layer_backward.hpp"
 
+#include "common/layers/decoder_layer.hpp"
 #include "common/layers/rms_norm.hpp"
 #include "common/training/rms_norm_backward.hpp"
 
 namespace llama4 {
 namespace {
-
-// a += b, element by element
-void add_into(Tensor& a, const Tensor& b) {
-  float* out = a.mutable_data<float>();
-  const float* in = b.data<float>();
-  for (std::int64_t i = 0; i < a.numel(); ++i) out[i] += in[i];
-}
 
 void record(ActivationRecorder* recorder, std::int64_t layer, const char* stage,
             const Tensor& tensor) {
