@@ -10,6 +10,7 @@
 #include <optional>
 
 #include "common/debugging/data_paths.hpp"
+#include "common/parallel/data_parallel.hpp"
 #include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
 #include "common/tensors/model_config.hpp"
@@ -68,42 +69,79 @@ double validation_loss(TrainableModel& model, const std::vector<std::vector<std:
 
 }  // namespace
 
-int train(const TrainOptions& options) {
-  // 1. What to train: the model's config and tokenizer, from the files or from the run resumed.
-  const fs::path config_path = options.resume ? *options.resume / "config.json" : options.config;
-  const fs::path tokenizer_path =
-      options.resume ? *options.resume / kTrainedTokenizerFile : options.tokenizer;
-  const std::string config_text = read_regular_file(config_path);
-  const ModelConfig config = parse_model_config(config_text, config_path.string());
-  const Tokenizer tokenizer = Tokenizer::load(tokenizer_path);
+namespace {
 
-  TrainableModel model(config);
-  TrainingSettings settings = options.settings;
-  AdamW optimizer(settings.adamw, model.parameters().count());
+// Everything a run needs before its first step: what to train (from the files, or from the run
+// resumed) and the tokenized texts.
+struct TrainingRun {
+  fs::path config_path, tokenizer_path;
+  std::string config_text;
+  std::optional<ModelConfig> config;
+  std::optional<Tokenizer> tokenizer;
+  std::optional<TrainableModel> model;
+  TrainingSettings settings;
+  std::optional<AdamW> optimizer;
   std::int64_t start = 0;
+  std::vector<std::int32_t> train_ids, validation_ids;
+};
+
+TrainingRun prepare(const TrainOptions& options, int ranks) {
+  TrainingRun run;
+  // 1. What to train: the model's config and tokenizer, from the files or from the run resumed.
+  run.config_path = options.resume ? *options.resume / "config.json" : options.config;
+  run.tokenizer_path = options.resume ? *options.resume / kTrainedTokenizerFile : options.tokenizer;
+  run.config_text = read_regular_file(run.config_path);
+  run.config = parse_model_config(run.config_text, run.config_path.string());
+  run.tokenizer = Tokenizer::load(run.tokenizer_path);
+
+  run.model.emplace(*run.config);
+  run.settings = options.settings;
+  run.optimizer.emplace(run.settings.adamw, run.model->parameters().count());
   if (options.resume) {
-    ResumedTraining resumed = load_training_state(*options.resume, model);
-    settings = resumed.settings;
-    optimizer = std::move(resumed.optimizer);
-    start = resumed.steps_done;
+    ResumedTraining resumed = load_training_state(*options.resume, *run.model);
+    run.settings = resumed.settings;
+    run.optimizer = std::move(resumed.optimizer);
+    run.start = resumed.steps_done;
     std::printf(
         "resuming %s at step %lld of %lld (every training setting comes from the checkpoint; "
         "those on the command line are not used)\n",
-        options.resume->c_str(), static_cast<long long>(start),
-        static_cast<long long>(settings.steps));
+        options.resume->c_str(), static_cast<long long>(run.start),
+        static_cast<long long>(run.settings.steps));
   } else {
-    initialise_weights(model, static_cast<std::uint64_t>(settings.initialisation_seed));
+    initialise_weights(*run.model, static_cast<std::uint64_t>(run.settings.initialisation_seed));
   }
-  check_trainable(config, tokenizer, settings, config_path);
+  check_trainable(*run.config, *run.tokenizer, run.settings, run.config_path);
   check_writable_directory(options.out);
+  // Data parallelism (chapter 14): every rank takes an equal share of each batch's sequences.
+  if (run.settings.sequences % ranks != 0)
+    fail("--batch ", run.settings.sequences, " sequences cannot be divided evenly over ", ranks,
+         " ranks");
 
   // 2. The data: both texts tokenized once; batches are windows of the token stream.
   if (options.train_text.empty() || options.validation_text.empty()) {
     fail("--train and --validation are needed (also with --resume: the checkpoint holds no text)");
   }
-  const std::vector<std::int32_t> train_ids = tokenize_file(tokenizer, options.train_text);
-  const std::vector<std::int32_t> validation_ids =
-      tokenize_file(tokenizer, options.validation_text);
+  run.train_ids = tokenize_file(*run.tokenizer, options.train_text);
+  run.validation_ids = tokenize_file(*run.tokenizer, options.validation_text);
+  return run;
+}
+
+}  // namespace
+
+int train(const TrainOptions& options, Communicator& communicator) {
+  // Every rank prepares; if one fails, all stop with its error (none waits in an all-reduce).
+  std::optional<TrainingRun> run;
+  on_every_rank(communicator, [&] { run.emplace(prepare(options, communicator.size())); });
+  const bool main_rank = communicator.rank() == 0;  // the one that logs, validates and saves
+  const fs::path& config_path = run->config_path;
+  const ModelConfig& config = *run->config;
+  const Tokenizer& tokenizer = *run->tokenizer;
+  TrainableModel& model = *run->model;
+  AdamW& optimizer = *run->optimizer;
+  const TrainingSettings& settings = run->settings;
+  const std::int64_t start = run->start;
+  const std::vector<std::int32_t>& train_ids = run->train_ids;
+  const std::vector<std::int32_t>& validation_ids = run->validation_ids;
   const BatchSampler sampler(train_ids, tokenizer.bos_id(), settings.sequences, settings.tokens,
                              settings.seed);
   const auto validation = validation_batches(validation_ids, tokenizer.bos_id(), settings.sequences,
@@ -120,19 +158,27 @@ int train(const TrainOptions& options) {
       static_cast<long long>(settings.sequences), static_cast<long long>(settings.tokens),
       static_cast<double>(tokens_per_step * settings.steps) / static_cast<double>(train_ids.size()),
       static_cast<long long>(settings.steps));
+  if (communicator.size() > 1) {
+    std::printf("data parallel: %d ranks, %lld sequences each per step\n", communicator.size(),
+                static_cast<long long>(settings.sequences / communicator.size()));
+  }
 
   // 3. The loop.
   // Resumed, the log goes on from the resumed checkpoint's (which --out may or may not be).
   std::optional<fs::path> earlier_log;
   if (options.resume) earlier_log = *options.resume / "training_log.csv";
-  TrainingLog log(options.out / "training_log.csv", earlier_log, start);
+  TrainingLog log(main_rank ? options.out / "training_log.csv" : fs::path(), earlier_log, start);
+  // Rank 0 writes; every rank learns whether it could (a full disk must stop all of them).
   const auto save = [&](std::int64_t steps_done) {
-    const std::string title = "Training " + config_path.filename().string() + " (" +
-                              std::to_string(steps_done) + " steps)";
-    save_checkpoint(
-        options.out, config_text, model, optimizer, settings, steps_done, tokenizer_path,
-        /*with_state=*/true,
-        {{"training_log.csv", log.csv()}, {"loss.svg", loss_plot_svg(log.rows(), title)}});
+    on_every_rank(communicator, [&] {
+      if (!main_rank) return;
+      const std::string title = "Training " + config_path.filename().string() + " (" +
+                                std::to_string(steps_done) + " steps)";
+      save_checkpoint(
+          options.out, run->config_text, model, optimizer, settings, steps_done,
+          run->tokenizer_path, /*with_state=*/true,
+          {{"training_log.csv", log.csv()}, {"loss.svg", loss_plot_svg(log.rows(), title)}});
+    });
   };
   const Clock::time_point run_start = Clock::now();
   const double seconds_before = log.rows().empty() ? 0.0 : log.rows().back().seconds;
@@ -142,7 +188,12 @@ int train(const TrainOptions& options) {
   for (std::int64_t step = start; step < last; ++step) {
     const Clock::time_point step_start = Clock::now();
     const std::vector<std::int32_t> batch = sampler.batch(step);
-    const double loss = model.forward_backward(batch, settings.sequences);
+    // This rank's sequences of the batch (all of them with one rank), then the gradients and the
+    // loss averaged over the ranks: every rank holds the whole batch's gradient (chapter 14).
+    const std::int64_t my_sequences = settings.sequences / communicator.size();
+    double loss = model.forward_backward(
+        sequences_of_rank(batch, settings.sequences, communicator), my_sequences);
+    loss = average_over_ranks(communicator, model.parameters().gradients(), loss);
     const double norm =
         clip_gradient_norm(model.parameters().gradients(), settings.max_gradient_norm);
     if (!std::isfinite(loss))
@@ -159,9 +210,8 @@ int train(const TrainOptions& options) {
     const double elapsed = std::chrono::duration<double>(Clock::now() - run_start).count();
     row.seconds = seconds_before + elapsed;
     row.tokens_per_second = static_cast<double>(tokens_per_step) / step_seconds;
-    if (row.step % settings.evaluate_every == 0 || row.step == settings.steps) {
-      row.validation_loss = validation_loss(model, validation, settings.tokens);
-    }
+    const bool evaluate = row.step % settings.evaluate_every == 0 || row.step == settings.steps;
+    if (evaluate && main_rank) row.validation_loss = validation_loss(model, validation, settings.tokens);
     log.add(row);
     show_training_progress(row.step, settings.steps, loss,
                            static_cast<double>(tokens_per_step * (row.step - start)) / elapsed,

@@ -6,6 +6,7 @@
 #include <optional>
 #include <string>
 
+#include "common/parallel/communicator.hpp"
 #include "common/training/training_checkpoint.hpp"
 
 namespace llama4 {
@@ -24,7 +25,10 @@ struct TrainOptions {
 };
 
 // Trains, printing progress, writing out/ (checkpoint, training_log.csv, loss.svg). Returns 0.
-int train(const TrainOptions& options);
+// With more than one rank in `communicator`, data-parallel (chapter 14): each rank trains on its
+// share of every batch's sequences, the gradients are averaged over the ranks, and rank 0 alone
+// validates, logs and writes.
+int train(const TrainOptions& options, Communicator& communicator);
 
 // Loads the checkpoint at `model`, computes the mean cross-entropy of predicting tokens[1..n-1]
 // from the tokens before them and its gradient with respect to every weight, and writes them to

@@ -66,7 +66,7 @@ TrainingLog::TrainingLog(const std::filesystem::path& csv,
       if (row && row->step <= keep_steps) rows_.push_back(*row);
     }
   }
-  write_file_atomically(csv, this->csv());
+  if (!csv.empty()) write_file_atomically(csv, this->csv());
 }
 
 std::string TrainingLog::csv() const {
@@ -77,6 +77,7 @@ std::string TrainingLog::csv() const {
 
 void TrainingLog::add(const TrainingLogRow& row) {
   rows_.push_back(row);
+  if (path_.empty()) return;
   std::ofstream out(path_, std::ios::app);
   out << format_row(row) << '\n';
   if (!out.flush()) fail("cannot write the training log ", path_);

@@ -30,7 +30,8 @@ struct TrainingLogRow {
 class TrainingLog {
  public:
   // Starts `csv` afresh; or, continuing a run, first copies the rows of `earlier` (the resumed
-  // checkpoint's log, which may be `csv` itself) up to step `keep_steps`, then appends.
+  // checkpoint's log, which may be `csv` itself) up to step `keep_steps`, then appends. An empty
+  // `csv` keeps the rows in memory only (the ranks of a data-parallel run other than rank 0).
   TrainingLog(const std::filesystem::path& csv, const std::optional<std::filesystem::path>& earlier,
               std::int64_t keep_steps);
 

@@ -12,7 +12,11 @@
 #include "common/model/sampler.hpp"
 #include "common/parallel/mpi_communicator.hpp"
 #include "common/parallel/parallel_model.hpp"
+#include "common/parallel/data_parallel.hpp"
 #include "common/tensors/error.hpp"
+#include "common/training/initialization.hpp"
+#include "common/training/trainable_model.hpp"
+#include "tests/chapter11/toy_training.hpp"
 
 namespace llama4 {
 namespace {
@@ -129,6 +133,37 @@ TEST(ParallelModel, EverySplitGivesChapter08sLogitsAndGreedyTokens) {
     }
   }
   EXPECT_GE(splits, 3);
+}
+
+// Data parallelism: each rank's share of a batch, the gradients averaged over the ranks (in small
+// buckets, to cross bucket boundaries), against one process on the whole batch.
+TEST(DataParallel, AveragedGradientsEqualTheWholeBatchs) {
+  const int size = world().size();
+  const std::int64_t sequences = 2 * size, tokens = 16;
+  TrainableModel model(parse_model_config(testing::kToyConfig, "toy config"));
+  initialise_weights(model, 3);
+  std::vector<std::int32_t> batch;  // [B, T + 1], the same on every rank
+  for (std::int64_t i = 0; i < sequences * (tokens + 1); ++i)
+    batch.push_back(static_cast<std::int32_t>((i * 7919) % 367));
+
+  const double whole_loss = model.forward_backward(batch, sequences);
+  const std::vector<float> whole(model.parameters().gradients().begin(),
+                                 model.parameters().gradients().end());
+  const double my_loss =
+      model.forward_backward(sequences_of_rank(batch, sequences, world()), sequences / size);
+  const double loss =
+      average_over_ranks(world(), model.parameters().gradients(), my_loss, /*bucket=*/1000);
+  EXPECT_NEAR(loss, whole_loss, 1e-5 * whole_loss);
+  const std::span<const float> averaged = model.parameters().gradients();
+  float largest = 0, difference = 0;
+  for (std::size_t i = 0; i < whole.size(); ++i) {
+    largest = std::max(largest, std::abs(whole[i]));
+    difference = std::max(difference, std::abs(averaged[i] - whole[i]));
+  }
+  EXPECT_GT(largest, 0.0f);
+  EXPECT_LE(difference, 1e-5f * largest);
+  EXPECT_THAT([&] { sequences_of_rank(batch, sequences + 1, world()); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("cannot be divided evenly over")));
 }
 
 }  // namespace

@@ -6,6 +6,8 @@
 
 #include <cmath>
 
+#include "common/tensors/safetensors.hpp"
+#include "tests/chapter11/toy_training.hpp"
 #include "tests/support/test_support.hpp"
 
 namespace llama4 {
@@ -15,17 +17,18 @@ using ::testing::HasSubstr;
 using testing::read_dumped_logits;
 using testing::run_command;
 using testing::TemporaryDirectory;
+using testing::write_file;
 
 const char* kIds = "4096,300,41,1020,77,12,900,5,6,7,8,9";
 constexpr std::int64_t kVocab = 6144;
 
 // mpirun with `ranks` processes (as root where CI runs so; OpenMPI's exit allocations are not
 // leaks of ours), stopped after 120 s: a hang fails the test instead of blocking it.
-std::string mpirun(int ranks, const std::string& arguments) {
+std::string mpirun(int ranks, const std::string& arguments,
+                   const char* program = LLAMA4_CHAPTER14_PARALLEL " --threads 1") {
   return "OMPI_ALLOW_RUN_AS_ROOT=1 OMPI_ALLOW_RUN_AS_ROOT_CONFIRM=1 ASAN_OPTIONS=detect_leaks=0 "
-         "timeout 120 " LLAMA4_MPIEXEC " -np " +
-         std::to_string(ranks) + " --oversubscribe " LLAMA4_CHAPTER14_PARALLEL " --threads 1 " +
-         arguments;
+         "OMP_NUM_THREADS=1 timeout 120 " LLAMA4_MPIEXEC " -np " +
+         std::to_string(ranks) + " --oversubscribe " + program + " " + arguments;
 }
 
 TEST(ParallelProgram, LogitsOfEverySplitEqualChapter08s) {
@@ -80,6 +83,51 @@ TEST(ParallelProgram, AMissingModelStopsEveryRankNamingIt) {
   EXPECT_NE(result.status, 0);
   EXPECT_NE(result.status, 124) << "timed out: a rank waited forever";
   EXPECT_THAT(result.output, HasSubstr("/nonexistent/llama4"));
+}
+
+// Data-parallel training: chapter14_train on 2 and 4 ranks against chapter11_train in one process,
+// the same batches: the same weights after 4 steps, up to the order of the sums.
+TEST(DataParallelTraining, RanksGiveTheWeightsOfOneProcessOnTheWholeBatch) {
+  TemporaryDirectory directory;
+  write_file(directory / "config.json", testing::kToyConfig);
+  std::string text;
+  for (int i = 0; i < 8; ++i) text += testing::kText;
+  write_file(directory / "train.txt", text);
+  write_file(directory / "validation.txt", testing::kText);
+  const std::string files = " --config " + (directory / "config.json").string() +
+                            " --tokenizer " LLAMA4_SOURCE_DIR "/golden/tokenizer/toy.tiktoken" +
+                            " --train " + (directory / "train.txt").string() + " --validation " +
+                            (directory / "validation.txt").string() +
+                            " --steps 4 --sequence 16 --warmup 2 --learning-rate 3e-3 "
+                            "--eval-every 2 --eval-batches 1 --out ";
+  const auto alone = run_command("OMP_NUM_THREADS=1 " LLAMA4_CHAPTER11_TRAIN + files +
+                                     (directory / "alone").string() + " --batch 4",
+                                 /*with_errors=*/true);
+  ASSERT_EQ(alone.status, 0) << alone.output;
+  const SafetensorsFile expected(directory / "alone/training_state.safetensors");
+  for (const int ranks : {2, 4}) {
+    const std::string out = (directory / ("ranks" + std::to_string(ranks))).string();
+    const auto parallel = run_command(mpirun(ranks, files + out + " --batch 4", LLAMA4_CHAPTER14_TRAIN), true);
+    ASSERT_EQ(parallel.status, 0) << parallel.output;
+    EXPECT_THAT(parallel.output, HasSubstr("data parallel: " + std::to_string(ranks) + " ranks"));
+    const SafetensorsFile got(out + "/training_state.safetensors");
+    double largest = 0, difference = 0;
+    for (const std::string& name : expected.names()) {
+      if (name.rfind("weight.", 0) != 0) continue;
+      const Tensor a = expected.tensor(name), b = got.tensor(name);
+      for (std::int64_t i = 0; i < a.numel(); ++i) {
+        largest = std::max(largest, std::abs(double(a.data<float>()[i])));
+        difference = std::max(difference, std::abs(double(a.data<float>()[i] - b.data<float>()[i])));
+      }
+    }
+    EXPECT_LE(difference, 1e-5 * largest) << ranks << " ranks";
+  }
+  // A batch the ranks cannot share is an error before the first step, from rank 0 alone.
+  const auto odd = run_command(mpirun(4, files + (directory / "odd").string() + " --batch 6",
+                                      LLAMA4_CHAPTER14_TRAIN),
+                               true);
+  EXPECT_NE(odd.status, 0);
+  EXPECT_THAT(odd.output, HasSubstr("--batch 6 sequences cannot be divided evenly over 4 ranks"));
 }
 
 }  // namespace
