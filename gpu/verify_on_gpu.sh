@@ -23,7 +23,8 @@
 #              so a missing GPU fails: every kernel against its CPU function, the whole model
 #              against golden, greedy decoding against chapter 08, chapter09_hip --dump-logits.
 #              No test run is a failure; a failed test is run again alone, to tell its own failure
-#              from a sticky CUDA error left by an earlier one                                    180 s
+#              from a sticky CUDA error left by an earlier one; then chapter 14's NCCL communicator
+#              on this GPU (one rank, every collective), where NCCL was found                     180 s
 #   programs   chapter09_hip on the golden model ("all 16 tokens equal"), its activations against
 #              golden stage by stage (chapter08_compare), its logits against chapter08_model's, the
 #              challenge's small workload on gpu-chapter09 (bench/challenge), and the synthetic
@@ -159,6 +160,10 @@ body_build() {
     note "standalone: test_chapter09 and bench_gpu only; no chapter09_hip"
     return 0
   fi
+  # Chapter 14's GPU communicator, where CMake found NCCL next to CUDA.
+  if cmake --build "$VERIFY_BUILD" --target help 2>/dev/null | grep -q "^test_chapter14_gpu:"; then
+    targets+=(test_chapter14_gpu)
+  fi
   if ! cmake --build "$VERIFY_BUILD" -j "$(nproc)" --target "${targets[@]}"; then
     note "$({ grep -m1 'error:' "$VERIFY_LOGS/build.log" || grep -m1 'FAILED:' "$VERIFY_LOGS/build.log"; } | cut -c1-140)"
     return 1
@@ -248,7 +253,16 @@ body_test() {
     fi
     echo "REQUIRE_GPU=1 fails GpuTest.DeviceInfo here, as it must without a GPU"
   fi
-  ((status == 0 && report_status == 0))
+  # Chapter 14: NCCL on this GPU, one rank, every collective (built only where NCCL was found).
+  local nccl=$VERIFY_BUILD/tests/test_chapter14_gpu nccl_status=0
+  if [[ -x $nccl ]]; then
+    REQUIRE_GPU=$require timeout -k 5 60 "$nccl" >"$VERIFY_LOGS/test_chapter14_gpu.log" 2>&1 || nccl_status=1
+    cat "$VERIFY_LOGS/test_chapter14_gpu.log"
+    note "NCCL communicator: $(grep -aE '^\[  (PASSED|FAILED|SKIPPED)' "$VERIFY_LOGS/test_chapter14_gpu.log" | head -1)"
+  else
+    note "NCCL communicator: not built (no nccl.h / libnccl found)"
+  fi
+  ((status == 0 && report_status == 0 && nccl_status == 0))
 }
 
 # Compares two float32 logits files [tokens, vocab]: the largest difference, and whether each row's

@@ -191,8 +191,8 @@ int train(const TrainOptions& options, Communicator& communicator) {
     // This rank's sequences of the batch (all of them with one rank), then the gradients and the
     // loss averaged over the ranks: every rank holds the whole batch's gradient (chapter 14).
     const std::int64_t my_sequences = settings.sequences / communicator.size();
-    double loss = model.forward_backward(
-        sequences_of_rank(batch, settings.sequences, communicator), my_sequences);
+    double loss = model.forward_backward(sequences_of_rank(batch, settings.sequences, communicator),
+                                         my_sequences);
     loss = average_over_ranks(communicator, model.parameters().gradients(), loss);
     const double norm =
         clip_gradient_norm(model.parameters().gradients(), settings.max_gradient_norm);
@@ -211,7 +211,8 @@ int train(const TrainOptions& options, Communicator& communicator) {
     row.seconds = seconds_before + elapsed;
     row.tokens_per_second = static_cast<double>(tokens_per_step) / step_seconds;
     const bool evaluate = row.step % settings.evaluate_every == 0 || row.step == settings.steps;
-    if (evaluate && main_rank) row.validation_loss = validation_loss(model, validation, settings.tokens);
+    if (evaluate && main_rank)
+      row.validation_loss = validation_loss(model, validation, settings.tokens);
     log.add(row);
     show_training_progress(row.step, settings.steps, loss,
                            static_cast<double>(tokens_per_step * (row.step - start)) / elapsed,

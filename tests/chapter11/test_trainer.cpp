@@ -25,11 +25,11 @@ namespace {
 
 namespace fs = std::filesystem;
 using testing::CommandResult;
+using testing::kText;
+using testing::kToyConfig;
 using testing::run_command;
 using testing::TemporaryDirectory;
 using testing::write_file;
-using testing::kText;
-using testing::kToyConfig;
 
 const std::string kTrainer = LLAMA4_CHAPTER11_TRAIN;
 const fs::path kToyTokenizer = fs::path(LLAMA4_SOURCE_DIR) / "golden/tokenizer/toy.tiktoken";

@@ -107,7 +107,8 @@ TEST(DataParallelTraining, RanksGiveTheWeightsOfOneProcessOnTheWholeBatch) {
   const SafetensorsFile expected(directory / "alone/training_state.safetensors");
   for (const int ranks : {2, 4}) {
     const std::string out = (directory / ("ranks" + std::to_string(ranks))).string();
-    const auto parallel = run_command(mpirun(ranks, files + out + " --batch 4", LLAMA4_CHAPTER14_TRAIN), true);
+    const auto parallel =
+        run_command(mpirun(ranks, files + out + " --batch 4", LLAMA4_CHAPTER14_TRAIN), true);
     ASSERT_EQ(parallel.status, 0) << parallel.output;
     EXPECT_THAT(parallel.output, HasSubstr("data parallel: " + std::to_string(ranks) + " ranks"));
     const SafetensorsFile got(out + "/training_state.safetensors");
@@ -117,15 +118,15 @@ TEST(DataParallelTraining, RanksGiveTheWeightsOfOneProcessOnTheWholeBatch) {
       const Tensor a = expected.tensor(name), b = got.tensor(name);
       for (std::int64_t i = 0; i < a.numel(); ++i) {
         largest = std::max(largest, std::abs(double(a.data<float>()[i])));
-        difference = std::max(difference, std::abs(double(a.data<float>()[i] - b.data<float>()[i])));
+        difference =
+            std::max(difference, std::abs(double(a.data<float>()[i] - b.data<float>()[i])));
       }
     }
     EXPECT_LE(difference, 1e-5 * largest) << ranks << " ranks";
   }
   // A batch the ranks cannot share is an error before the first step, from rank 0 alone.
-  const auto odd = run_command(mpirun(4, files + (directory / "odd").string() + " --batch 6",
-                                      LLAMA4_CHAPTER14_TRAIN),
-                               true);
+  const auto odd = run_command(
+      mpirun(4, files + (directory / "odd").string() + " --batch 6", LLAMA4_CHAPTER14_TRAIN), true);
   EXPECT_NE(odd.status, 0);
   EXPECT_THAT(odd.output, HasSubstr("--batch 6 sequences cannot be divided evenly over 4 ranks"));
 }
