@@ -3,6 +3,7 @@
 //   mpirun -np 2 build/bin/chapter14_parallel --tp 2 --prompt "And God said" -n 32
 //   mpirun -np 4 --oversubscribe build/bin/chapter14_parallel --tp 2 --ep 4 --tokens 4096,12,900
 //       --dump-logits logits.bin                                          (one command)
+//   mpirun -np 2 build/bin/chapter14_parallel --tp 2 --chat       (rank 0 reads the user's lines)
 //   srun --ntasks=4 build/bin/chapter14_parallel --ep 4 --model ~/Llama-4-Scout ...   (Slurm)
 //
 // Every rank runs this same program: it loads only its share of the weights (parallel_plan.hpp),
@@ -13,6 +14,8 @@
 #include <optional>
 
 #include "chapters/08_model/modes.hpp"
+#include "chapters/08_model/program.hpp"
+#include "chapters/14_parallel/broadcast_input.hpp"
 #include "common/debugging/data_paths.hpp"
 #include "common/model/generation.hpp"
 #include "common/model/sampler.hpp"
@@ -32,6 +35,9 @@ namespace {
 struct Options {
   std::string model;
   int tp = 1, ep = 1;
+  bool chat = false;
+  std::optional<std::string> system;
+  std::string perplexity_file;
   std::optional<std::string> prompt, tokens;
   std::int64_t max_new_tokens = 32;
   std::optional<std::int64_t> context_length;
@@ -88,7 +94,21 @@ int run(Communicator& world, const Options& options) {
                  static_cast<double>(session->model().held_bytes()) / 1e6);
   }
 
-  // 3. --dump-logits: one forward pass over the ids; every rank runs it, rank 0 writes.
+  // 3. The modes of chapter 08 that need nothing but a session, run on every rank alike.
+  if (options.chat || !options.perplexity_file.empty()) {
+    if (!tokenizer) fail(directory.string(), " has no tokenizer: --chat and --perplexity need one");
+    if (!options.perplexity_file.empty())
+      return measure_perplexity(*session, *tokenizer, options.perplexity_file);
+    ProgramOptions chat_options;
+    chat_options.prompt = options.prompt;
+    chat_options.system = options.system;
+    chat_options.max_new_tokens = options.max_new_tokens;
+    chat_options.sampling = options.sampling;
+    BroadcastInput every_rank_reads_rank_0s_input(world);  // the user's lines, to every rank
+    return chat(*session, *tokenizer, chat_options);
+  }
+
+  // 4. --dump-logits: one forward pass over the ids; every rank runs it, rank 0 writes.
   if (!options.dump_logits.empty()) {
     const Tensor logits = session->forward(prompt, LogitRows::all, nullptr);  // [n, V]
     check_logits_are_finite(logits, 0);
@@ -96,7 +116,7 @@ int run(Communicator& world, const Options& options) {
     return 0;
   }
 
-  // 4. Generation: the same logits and the same seed on every rank give the same tokens.
+  // 5. Generation: the same logits and the same seed on every rank give the same tokens.
   Sampler sampler(options.sampling);
   const std::uint64_t reduced_before = session->model().bytes_all_reduced();
   if (main_rank && !options.tokens) std::cout << text << std::flush;
@@ -150,6 +170,14 @@ int main(int argc, char** argv) {
                  "expert parallel ranks: the routed experts divided over "
                  "them (default 1)")
       ->check(integer_in(1, 4096));
+  auto* chat = app.add_flag("--chat", options.chat,
+                            "a conversation in the Llama 4 chat format, one user line at a time "
+                            "(rank 0's standard input, given to every rank)");
+  app.add_option("--system", options.system, "with --chat: the system message")->needs(chat);
+  auto* perplexity =
+      app.add_option("--perplexity", options.perplexity_file, "perplexity of a text file")
+          ->option_text("FILE")
+          ->excludes(chat);
   auto* prompt = app.add_option("--prompt", options.prompt, "the text to continue");
   auto* tokens =
       app.add_option("--tokens", options.tokens, "token ids instead of text: 1,2,3 or @FILE")
@@ -157,7 +185,10 @@ int main(int argc, char** argv) {
   app.add_option("--dump-logits", options.dump_logits,
                  "with --tokens: rank 0 writes float32 logits [n_tokens, vocab]")
       ->option_text("OUT.bin")
-      ->needs(tokens);
+      ->needs(tokens)
+      ->excludes(chat)
+      ->excludes(perplexity);
+  tokens->excludes(chat)->excludes(perplexity);
   app.add_flag("--no-bos", options.no_bos, "do not start the prompt with <|begin_of_text|>");
   command_line.add_max_new_tokens(options.max_new_tokens);
   command_line.add_context_length(options.context_length, "default: the model's, at most 4096");

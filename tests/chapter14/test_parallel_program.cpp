@@ -67,6 +67,31 @@ TEST(ParallelProgram, GreedyTextEqualsChapter08sAndOnlyRank0Prints) {
   EXPECT_THAT(parallel.output, HasSubstr("And God said"));
 }
 
+TEST(ParallelProgram, AChatReadByRank0AndPerplexityEqualChapter08s) {
+  // Two turns on standard input, which mpirun gives to rank 0 only: every rank must see them.
+  const std::string lines =
+      "printf 'Which book is this verse from? In the beginning God created "
+      "the heaven and the earth.\\nAnd then?\\n' | ";
+  const auto alone = run_command(lines + LLAMA4_CHAPTER08_MODEL
+                                 " --model " LLAMA4_SOURCE_DIR
+                                 "/golden/llama4-bible --chat -n 10 --temperature 0");
+  ASSERT_EQ(alone.status, 0);
+  const auto parallel = run_command(lines + mpirun(2, "--tp 2 --chat -n 10"));
+  ASSERT_EQ(parallel.status, 0);
+  EXPECT_EQ(parallel.output, alone.output);
+  EXPECT_EQ(testing::count_occurrences(parallel.output, "assistant> "), 2u);
+
+  TemporaryDirectory directory;
+  write_file(directory / "text.txt", testing::kText);
+  const std::string file = (directory / "text.txt").string();
+  const auto expected = run_command(std::string(LLAMA4_CHAPTER08_MODEL) + " --model " +
+                                    LLAMA4_SOURCE_DIR "/golden/llama4-bible --perplexity " + file);
+  const auto got = run_command(mpirun(2, "--ep 2 --perplexity " + file));
+  ASSERT_EQ(got.status, 0);
+  EXPECT_THAT(expected.output, HasSubstr("perplexity "));
+  EXPECT_EQ(got.output, expected.output);
+}
+
 TEST(ParallelProgram, ASplitTheModelCannotTakeStopsEveryRankWithOneMessage) {
   const auto result = run_command(mpirun(2, "--tp 3 --tokens 4096,5"), /*with_errors=*/true);
   EXPECT_NE(result.status, 0);
