@@ -5,7 +5,8 @@
 //   chapter11_train --resume DIR --out DIR                    continue a run where it stopped
 //   chapter11_train --model DIR --tokens 1,2,3 --dump-gradients OUT.safetensors
 //
-// Chapter 11's README explains what happens inside; this file only reads the options.
+// Chapter 11's README explains what happens inside; program.cpp reads the options, this file
+// runs them in one process (chapter 14's chapter14_train runs them on MPI ranks).
 #include "chapters/11_training/program.hpp"
 
 int main(int argc, char** argv) {
