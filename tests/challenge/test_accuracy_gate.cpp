@@ -4,6 +4,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <random>
 
 #include "bench/challenge/accuracy_gate.hpp"
@@ -143,6 +144,31 @@ TEST(AccuracyGate, ADifferenceAfterTheFirstNTokensIsAllowed) {
   ASSERT_TRUE(result.first_mismatch.has_value());
   EXPECT_EQ(result.first_mismatch->prompt, 0);
   EXPECT_EQ(result.first_mismatch->engine_token, -1);
+}
+
+// The engine GPU sessions use (one sequence at a time through an InferenceSession), checked here
+// with chapter 08's CPU session: the batched CPU engine's tokens, logits and a time for every
+// token.
+TEST(Engines, ASessionOneSequenceAtATimeEqualsTheBatchedCpuEngine) {
+  const Workload workload = three_prompts();
+  CpuEngine batched("cpu-bf16", trained_model(), 64);
+  SessionEngine one_at_a_time("session", std::make_unique<CpuSession>(trained_model(), 64),
+                              trained_model().checkpoint().total_bytes());
+  EXPECT_EQ(one_at_a_time.max_batch(), 1);
+  std::vector<RequestTimes> times;
+  const Outputs expected = generate(batched, workload, 3);
+  EXPECT_EQ(one_at_a_time.generate(requests(workload), 1, {}, times), expected);
+  ASSERT_EQ(times.size(), 3u);
+  for (std::size_t r = 0; r < times.size(); ++r) {
+    ASSERT_EQ(std::ssize(times[r].token_times), workload.prompts[r].max_new_tokens);
+    EXPECT_LE(times[r].prefill_start, times[r].token_times.front());
+    EXPECT_TRUE(std::is_sorted(times[r].token_times.begin(), times[r].token_times.end()));
+  }
+  const Tensor a = batched.logits(workload.prompts[2].ids);
+  const Tensor b = one_at_a_time.logits(workload.prompts[2].ids);
+  for (std::int64_t i = 0; i < a.numel(); ++i) ASSERT_EQ(a.data<float>()[i], b.data<float>()[i]);
+  EXPECT_THAT([&] { one_at_a_time.generate(requests(workload), 2, {}, times); },
+              ::testing::ThrowsMessage<Error>(HasSubstr("decodes one sequence at a time")));
 }
 
 TEST(AccuracyGate, OutputsOfTheWrongCountAreAnError) {
