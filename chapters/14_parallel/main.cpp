@@ -110,9 +110,18 @@ int run(Communicator& world, const Options& options) {
 
   // 4. --dump-logits: one forward pass over the ids; every rank runs it, rank 0 writes.
   if (!options.dump_logits.empty()) {
+    const std::uint64_t before = session->model().bytes_all_reduced();
     const Tensor logits = session->forward(prompt, LogitRows::all, nullptr);  // [n, V]
     check_logits_are_finite(logits, 0);
-    if (main_rank) write_logits(logits, options.dump_logits);
+    if (main_rank) {
+      write_logits(logits, options.dump_logits);
+      std::fprintf(stderr,
+                   "%zu tokens in one pass: all-reduced %.0f bytes per token (formula: %llu)\n",
+                   prompt.size(),
+                   static_cast<double>(session->model().bytes_all_reduced() - before) /
+                       static_cast<double>(prompt.size()),
+                   static_cast<unsigned long long>(all_reduce_bytes_per_token(plan, config)));
+    }
     return 0;
   }
 

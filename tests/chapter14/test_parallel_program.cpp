@@ -40,13 +40,21 @@ TEST(ParallelProgram, LogitsOfEverySplitEqualChapter08s) {
                 .status,
             0);
   const Tensor expected = read_dumped_logits(reference, 12, kVocab);
-  for (const auto& [ranks, split] :
-       {std::pair{2, "--tp 2 --ep 2"}, std::pair{4, "--tp 2 --ep 4"}}) {
+  // And the bytes each rank all-reduced in that one pass, against the formula (H = 256, 2 dense
+  // and 2 MoE layers: 8 KiB per token for tp 2 with ep 2, 10 KiB with ep 4 on other ranks).
+  const std::pair<int, const char*> splits[] = {{2, "--tp 2 --ep 2"}, {4, "--tp 2 --ep 4"}};
+  const char* volumes[] = {
+      "12 tokens in one pass: all-reduced 8192 bytes per token (formula: 8192)",
+      "12 tokens in one pass: all-reduced 10240 bytes per token (formula: "
+      "10240)"};
+  for (int s = 0; s < 2; ++s) {
+    const auto& [ranks, split] = splits[s];
     const auto out = directory / "parallel.bin";
     const auto result = run_command(
         mpirun(ranks, std::string(split) + " --tokens " + kIds + " --dump-logits " + out.string()),
         /*with_errors=*/true);
     ASSERT_EQ(result.status, 0) << result.output;
+    EXPECT_THAT(result.output, HasSubstr(volumes[s]));
     const Tensor got = read_dumped_logits(out, 12, kVocab);
     float largest = 0, difference = 0;
     for (std::int64_t i = 0; i < got.numel(); ++i) {
