@@ -8,7 +8,8 @@
 // in) and multiplied as the bf16 kernel does; memory delivers 34, 18 or 20 bytes per 32 weights
 // instead of 64, while the arithmetic per weight grows by a conversion or two. For prefill a block
 // is dequantized once and used for four rows of x. Decode (fewer than four rows) goes to kernel v2,
-// integer dot products (integer_dot.hpp), where the CPU has AVX-512 VNNI.
+// integer dot products (integer_dot.hpp), where the CPU has AVX-512 VNNI; Q4_0 matrices with an
+// interleaved copy go to v4, in decode and in prefill.
 #pragma once
 
 #include "common/tensors/tensor.hpp"
