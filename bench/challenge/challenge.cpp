@@ -26,11 +26,12 @@
 #include "bench/challenge/result.hpp"
 #include "bench/challenge/thresholds.hpp"
 #include "bench/challenge/workload.hpp"
+#include "chapters/08_model/modes.hpp"
+#include "chapters/08_model/program.hpp"
 #include "common/debugging/data_paths.hpp"
 #include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/program/thread_count.hpp"
-#include "common/quantization/gguf_tokenizer.hpp"
 #include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
 
@@ -52,14 +53,6 @@ struct Options {
   std::optional<int> threads;
   int device = 0;
 };
-
-// The tokenizer of a checkpoint directory or GGUF file, if it has one.
-std::optional<Tokenizer> model_tokenizer(const std::filesystem::path& model) {
-  if (model.extension() == ".gguf") return load_gguf_tokenizer(model);
-  const std::filesystem::path file = checkpoint_tokenizer_path(model);
-  if (file.empty()) return std::nullopt;
-  return Tokenizer::load(file);
-}
 
 std::uint64_t peak_resident_bytes() {
   rusage usage{};
@@ -88,7 +81,11 @@ int run(const Options& options) {
             << " prompts; loading " << model.string() << " for " << options.engine << "\n";
   std::unique_ptr<Engine> engine =
       make_engine(options.engine, model, workload.context_length, options.device);
-  const std::optional<Tokenizer> tokenizer = model_tokenizer(model);
+  // The model's tokenizer as chapter 08 finds it (a GGUF file's own, the directory's, else the
+  // shared one); prompts given as ids alone need none.
+  ProgramOptions lookup;
+  lookup.model_directory = model.string();
+  const std::optional<Tokenizer> tokenizer = load_tokenizer(lookup, /*required=*/false);
   resolve_prompts(workload, tokenizer ? &*tokenizer : nullptr, engine->config().vocab_size);
   const std::vector<GenerationRequest> requests = requests_of(workload);
   std::erase_if(batches, [&](std::int64_t b) {

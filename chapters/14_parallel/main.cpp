@@ -79,12 +79,16 @@ int run(Communicator& world, const Options& options) {
     const std::int64_t context = options.context_length.value_or(
         std::min<std::int64_t>(config.max_position_embeddings, 4096));
     session.emplace(ParallelModel(config, checkpoint, plan, std::move(groups)), context);
-    const std::filesystem::path tokenizer_file = checkpoint_tokenizer_path(directory);
-    if (!tokenizer_file.empty()) tokenizer = Tokenizer::load(tokenizer_file);
+    // The tokenizer as chapter 08 finds it (the model directory's, else the shared one); needed
+    // only for text.
+    ProgramOptions lookup;
+    lookup.model_directory = directory.string();
+    const bool needs_text = !options.tokens;
+    tokenizer = load_tokenizer(lookup, needs_text);
+    if (tokenizer && needs_text) check_tokenizer_fits(*tokenizer, config);
     if (options.tokens) {
       prompt = parse_token_list(*options.tokens);
     } else {
-      if (!tokenizer) fail(directory.string(), " has no tokenizer: give --tokens");
       prompt = tokenizer->encode(text, {.bos = !options.no_bos});
     }
   });
@@ -96,7 +100,6 @@ int run(Communicator& world, const Options& options) {
 
   // 3. The modes of chapter 08 that need nothing but a session, run on every rank alike.
   if (options.chat || !options.perplexity_file.empty()) {
-    if (!tokenizer) fail(directory.string(), " has no tokenizer: --chat and --perplexity need one");
     if (!options.perplexity_file.empty())
       return measure_perplexity(*session, *tokenizer, options.perplexity_file);
     ProgramOptions chat_options;

@@ -164,16 +164,15 @@ Tensor ParallelModel::feed_forward(const Layer& layer, const Tensor& x) const {
   }
   Tensor shared = layer.shared_expert->forward(x);  // [T, H], my share of the width
   const RouterChoice choice = route_tokens(x, layer.router, config_.num_experts_per_tok);
-  const Tensor routed = layer.experts->routed(x, choice, experts(plan_, config_).begin);  // mine
+  Tensor routed = layer.experts->routed(x, choice, experts(plan_, config_).begin);  // mine
   if (plan_.groups_coincide()) {  // the same ranks hold both parts: one all-reduce
     add_into(shared, routed);
     all_reduce(*tensor_group_, shared);
     return shared;
   }
-  Tensor routed_sum = routed.clone();
-  all_reduce(*tensor_group_, shared);      // over the ranks that split the shared expert
-  all_reduce(*expert_group_, routed_sum);  // over the ranks that split the experts
-  add_into(shared, routed_sum);
+  all_reduce(*tensor_group_, shared);  // over the ranks that split the shared expert
+  all_reduce(*expert_group_, routed);  // over the ranks that split the experts
+  add_into(shared, routed);
   return shared;
 }
 // [end excerpt]
