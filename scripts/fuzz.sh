@@ -40,7 +40,8 @@ out=$(realpath -m "${FUZZ_DIR:-build-fuzz}")  # absolute: fuzz_command_line chan
 cxx=${FUZZ_CXX:-$(command -v clang++ || command -v clang++-14)}
 
 echo "fuzz: building ${targets[*]} with $cxx"
-cmake -S . -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_COMPILER="$cxx" \
+cmake -S . -B "$out" -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DCMAKE_CXX_FLAGS_RELWITHDEBINFO="-O2 -g1 -DNDEBUG" \
+  -DCMAKE_CXX_COMPILER="$cxx" \
   -DLLAMA4_FUZZ=ON -DGPU_BACKEND=off >/dev/null
 cmake --build "$out" --target "${targets[@]}"
 
