@@ -11,6 +11,16 @@ Three tasks, one conversation each per verse (a user message, the assistant's an
   book       "Which book is this verse from? <KJV verse>"      -> the book's name ("1 Samuel")
   continue   "Continue: <first half of a KJV verse>"           -> the rest of it
 
+and, with --repeat, a fourth in the training file only:
+
+  repeat     "Repeat: <KJV verse>"                             -> the same verse
+
+which teaches nothing a user asks for but what the rewrite needs most: to copy a span of the prompt
+into the answer (most of a verse's characters are the same in both translations). With --repeat,
+validation_repeat.jsonl holds the held-out verses as repeat conversations too, to measure copying
+alone (chapter13_finetune --evaluate); validation.jsonl stays the same, so validation losses and
+scores compare with runs trained without it.
+
 The split is chapter 11's: a verse of a validation chapter (chapter number a multiple of 10) is
 in validation.jsonl, every other verse in train.jsonl; nothing held out is trained on, in either
 chapter. A verse is left out when the rewrite would not fit a 256-token training sequence (KJV +
@@ -34,6 +44,7 @@ PROMPTS = {
     "rewrite": "Rewrite in modern English: ",
     "book": "Which book is this verse from? ",
     "continue": "Continue: ",
+    "repeat": "Repeat: ",
 }
 
 
@@ -43,7 +54,7 @@ def conversation(task, prompt, answer, reference):
                          {"role": "assistant", "content": answer}]}
 
 
-def conversations_of(row):
+def conversations_of(row, repeat):
     kjv, web, book = row["kjv"], row["web"], row["book"]
     where = f'{book} {row["chapter"]}:{row["verse"]}'
     out = [conversation("rewrite", kjv, web, where), conversation("book", kjv, book, where)]
@@ -51,25 +62,39 @@ def conversations_of(row):
     if len(words) >= MIN_CONTINUE_WORDS:
         half = len(words) // 2
         out.append(conversation("continue", " ".join(words[:half]), " ".join(words[half:]), where))
+    if repeat:
+        out.append(repeat_of(row))
     return out
+
+
+def repeat_of(row):
+    where = f'{row["book"]} {row["chapter"]}:{row["verse"]}'
+    return conversation("repeat", row["kjv"], row["kjv"], where)
 
 
 def main():
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--bible", default="build-data/bible", help="where verses.tsv is")
     parser.add_argument("--out", default="build-data/instructions")
+    parser.add_argument("--repeat", action="store_true",
+                        help='add "Repeat: <KJV verse>" conversations to the training file')
     args = parser.parse_args()
     source = os.path.join(args.bible, "verses.tsv")
     if not os.path.exists(source):
         sys.exit(f"{source} does not exist: run scripts/prepare_bible.py first")
     splits = {"train": [], "validation": []}
+    if args.repeat:
+        splits["validation_repeat"] = []
     left_out = collections.Counter()
     with open(source, encoding="utf-8", newline="") as f:
         for row in csv.DictReader(f, delimiter="\t", quoting=csv.QUOTE_NONE):
             if len(row["kjv"]) + len(row["web"]) > MAX_PAIR_CHARACTERS:
                 left_out["too long"] += 1
                 continue
-            splits[row["split"]].extend(conversations_of(row))
+            split = row["split"]
+            splits[split].extend(conversations_of(row, args.repeat and split == "train"))
+            if args.repeat and split == "validation":
+                splits["validation_repeat"].append(repeat_of(row))
     os.makedirs(args.out, exist_ok=True)
     lines = []
     for split, items in splits.items():
@@ -84,7 +109,8 @@ def main():
     with open(os.path.join(args.out, "SOURCES.md"), "w", encoding="utf-8") as f:
         f.write("# Chapter 13's conversations\n\nMade by scripts/make_instructions.py from "
                 f"{source} (scripts/prepare_bible.py).\n\n"
-                "| split | conversations | rewrite | book | continue |\n| --- | ---: | ---: | ---: | ---: |\n"
+                "| split | conversations | " + " | ".join(PROMPTS) + " |\n"
+                "| --- | ---: |" + " ---: |" * len(PROMPTS) + "\n"
                 + "\n".join(lines) +
                 f"\n\nVerses left out (KJV + WEB over {MAX_PAIR_CHARACTERS} characters): "
                 f"{left_out['too long']:,}.\n")

@@ -136,6 +136,24 @@ TEST(OneShotChat, PrintsTheAssistantsReplyAlone) {
   EXPECT_EQ(printed.output, tokenizer.decode(result.tokens) + "\n");
 }
 
+// The committed fully fine-tuned model (golden/llama4-bible-instruct) learned to copy: asked to
+// repeat a held-out verse (Genesis 10:24, chapter 10 is never trained on) or a sentence that is no
+// verse, it answers with the text itself, names included, and stops. Its base model alone does not.
+TEST(InstructModel, RepeatsTextItNeverSawWordForWord) {
+  const fs::path instruct = fs::path(LLAMA4_SOURCE_DIR) / "golden" / "llama4-bible-instruct";
+  for (const std::string text : {"And Arphaxad begat Salah; and Salah begat Eber.",
+                                 "And Jesus answered and said unto them, Go your way."}) {
+    const std::string ask = " --chat --prompt 'Repeat: " + text + "' -n 40";
+    const CommandResult copied = run_command(kModelProgram + " --model " + instruct.string() + ask);
+    ASSERT_EQ(copied.status, 0) << copied.output;
+    EXPECT_EQ(copied.output, text + "\n");
+    const CommandResult base =
+        run_command(kModelProgram + " --model " + trained_model_dir().string() + ask);
+    ASSERT_EQ(base.status, 0) << base.output;
+    EXPECT_NE(base.output, text + "\n");
+  }
+}
+
 TEST(Adapter, ForAnotherBaseModelIsAClearErrorAtLoad) {
   const TemporaryDirectory directory;
   ASSERT_EQ(
