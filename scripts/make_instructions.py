@@ -54,9 +54,13 @@ def conversation(task, prompt, answer, reference):
                          {"role": "assistant", "content": answer}]}
 
 
+def where_of(row):
+    return f'{row["book"]} {row["chapter"]}:{row["verse"]}'
+
+
 def conversations_of(row, repeat):
     kjv, web, book = row["kjv"], row["web"], row["book"]
-    where = f'{book} {row["chapter"]}:{row["verse"]}'
+    where = where_of(row)
     out = [conversation("rewrite", kjv, web, where), conversation("book", kjv, book, where)]
     words = kjv.split(" ")
     if len(words) >= MIN_CONTINUE_WORDS:
@@ -68,8 +72,7 @@ def conversations_of(row, repeat):
 
 
 def repeat_of(row):
-    where = f'{row["book"]} {row["chapter"]}:{row["verse"]}'
-    return conversation("repeat", row["kjv"], row["kjv"], where)
+    return conversation("repeat", row["kjv"], row["kjv"], where_of(row))
 
 
 def main():
