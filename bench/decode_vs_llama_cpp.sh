@@ -9,7 +9,8 @@
 # node_modules/@node-llama-cpp/linux-x64/bins/linux-x64); LLAMA_SOURCE_DIR is llama.cpp's source
 # tree of the same release, for llama.h (node-llama-cpp's package holds it as a git bundle: see
 # golden/check_llama_cpp_gguf.py). The model is the synthetic `1b` shape with random weights
-# (bench/write_random_gguf.py), written once under $GGUF_DIR (default /tmp/llama4-gguf-bench).
+# (bench/write_random_gguf.py, which needs NumPy: scripts/setup.sh --golden), written once under
+# $GGUF_DIR (default /tmp/llama4-gguf-bench).
 # Workload: a 128-token prompt, then 64 greedy tokens, 2 threads, as llama-bench's pp128/tg64.
 set -euo pipefail
 cd "$(dirname "$0")/.."

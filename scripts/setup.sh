@@ -10,6 +10,8 @@
 #   scripts/setup.sh --fuzz   also clang with its libFuzzer runtime and OpenMP (scripts/fuzz.sh)
 #   scripts/setup.sh --train  also chapter 11's training text: two public-domain Bibles (KJV, WEB)
 #                             and their readers, for scripts/prepare_bible.py (python3)
+#   scripts/setup.sh --golden also NumPy and PyTorch, to regenerate the golden data (golden/*.py)
+#                             and for the scripts of bench/ that write model files
 #
 # Nothing is downloaded at build time; this is the only place packages come from.
 set -euo pipefail
@@ -24,7 +26,8 @@ for argument in "$@"; do
     --dev) packages+=(gdb) ;;
     --fuzz) packages+=(clang libclang-rt-dev libomp-dev) ;;
     --train) packages+=(bible-kjv bible-kjv-text sword-text-web diatheke python3) ;;
-    *) echo "usage: $0 [--gpu] [--dev] [--fuzz] [--train]" >&2; exit 2 ;;
+    --golden) packages+=(python3-numpy python3-torch) ;;
+    *) echo "usage: $0 [--gpu] [--dev] [--fuzz] [--train] [--golden]" >&2; exit 2 ;;
   esac
 done
 
