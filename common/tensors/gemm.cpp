@@ -7,13 +7,20 @@
 namespace llama4 {
 namespace {
 
-// 16 floats in one AVX-512 register (two AVX2 registers elsewhere); see matmul.cpp for why the
-// vectors are spelled out.
-using FloatVector = float __attribute__((vector_size(64)));
+// One vector register of floats: 16 with AVX-512, 8 elsewhere (AVX2's ymm, or two NEON
+// registers); see matmul.cpp for why the vectors are spelled out. The register tile holds
+// kTileRows x 2 vectors of C, sized to the register file: 8 x 2 = 16 accumulators of AVX-512's 32
+// registers, 6 x 2 = 12 of AVX2's 16 (plus two B vectors and a broadcast of A). Give AVX2 the
+// 8-row tile and the compiler runs out of registers: every multiply-add then loads and stores its
+// accumulator on the stack, and training ran 30 times slower on an AVX2 machine.
+#if defined(__AVX512F__)
 constexpr std::int64_t kLanes = 16;
-
-// The register tile: kTileRows x kTileColumns of C live in 8 x 2 = 16 vector registers.
 constexpr std::int64_t kTileRows = 8;
+#else
+constexpr std::int64_t kLanes = 8;
+constexpr std::int64_t kTileRows = 6;
+#endif
+using FloatVector = float __attribute__((vector_size(kLanes * sizeof(float))));
 constexpr std::int64_t kTileColumns = 2 * kLanes;
 // Cache blocking: kDepth steps of k at a time (a B panel of 256 x 32 floats is 32 KiB: L1), and
 // at most kBlockColumns columns of B packed at once (1 MiB: L2).
@@ -38,8 +45,8 @@ inline float element_b(const float* b, Transpose t, std::int64_t n, std::int64_t
   return t == Transpose::no ? b[p * n + j] : b[j * k + p];
 }
 
-// Packs op(a)[i0 .. i0+8, p0 .. p0+depth] as [depth][8] (rows past m are zeros): the micro-kernel
-// then reads the 8 values it needs for step p from one place.
+// Packs op(a)[i0 .. i0+kTileRows, p0 .. p0+depth] as [depth][kTileRows] (rows past m are zeros):
+// the micro-kernel then reads the kTileRows values it needs for step p from one place.
 void pack_a_panel(const float* a, Transpose t, std::int64_t m, std::int64_t k, std::int64_t i0,
                   std::int64_t p0, std::int64_t depth, float* panel) {
   const std::int64_t rows = std::min(kTileRows, m - i0);
@@ -50,7 +57,8 @@ void pack_a_panel(const float* a, Transpose t, std::int64_t m, std::int64_t k, s
   }
 }
 
-// Packs op(b)[p0 .. p0+depth, j0 .. j0+32] as [depth][32] (columns past n are zeros).
+// Packs op(b)[p0 .. p0+depth, j0 .. j0+kTileColumns] as [depth][kTileColumns] (columns past n
+// are zeros).
 void pack_b_panel(const float* b, Transpose t, std::int64_t n, std::int64_t k, std::int64_t p0,
                   std::int64_t depth, std::int64_t j0, float* panel) {
   const std::int64_t columns = std::min(kTileColumns, n - j0);
@@ -66,17 +74,17 @@ void pack_b_panel(const float* b, Transpose t, std::int64_t n, std::int64_t k, s
   }
 }
 
-// The micro-kernel: an 8 x 32 tile of C from one A panel [depth][8] and one B panel [depth][32].
-// Every step p is 2 vector loads of B, 8 broadcasts of A and 16 independent multiply-adds: enough
-// in flight to keep both FMA units busy. Only the first `rows` x `columns` of the tile are written
-// (the edges of C).
+// The micro-kernel: an 8 x 32 tile of C (6 x 16 on AVX2) from one A panel [depth][kTileRows] and
+// one B panel [depth][kTileColumns]. Every step p is 2 vector loads of B, kTileRows broadcasts of
+// A and 2 x kTileRows independent multiply-adds: enough in flight to keep both FMA units busy.
+// Only the first `rows` x `columns` of the tile are written (the edges of C).
 void micro_kernel(std::int64_t depth, const float* a_panel, const float* b_panel, float* c,
                   std::int64_t ldc, bool add, std::int64_t rows, std::int64_t columns) {
   FloatVector sum[kTileRows][2] = {};
   for (std::int64_t p = 0; p < depth; ++p) {
     const FloatVector b0 = load(b_panel + p * kTileColumns);
     const FloatVector b1 = load(b_panel + p * kTileColumns + kLanes);
-#pragma GCC unroll 8
+#pragma GCC unroll kTileRows
     for (std::int64_t r = 0; r < kTileRows; ++r) {
       const float a_value = a_panel[p * kTileRows + r];
       sum[r][0] += a_value * b0;

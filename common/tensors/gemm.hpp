@@ -10,10 +10,11 @@
 // so one function takes a flag per operand saying whether it is stored transposed.
 //
 // How it is fast (the "BLIS" recipe, see gemm.cpp): C is computed in tiles of 8 rows x 32
-// columns that stay in 16 vector registers while the whole inner dimension streams through them.
-// To make that stream contiguous whatever the layout, A and B are first copied ("packed") into
-// panels: 8 rows of A interleaved column by column, 32 columns of B row by row. Packing costs one
-// pass over A and B; the product then reads them K·N/32 and K·M/8 times from cache.
+// columns (6 x 16 on a CPU without AVX-512) that stay in vector registers while the whole inner
+// dimension streams through them. To make that stream contiguous whatever the layout, A and B are
+// first copied ("packed") into panels: 8 rows of A interleaved column by column, 32 columns of B
+// row by row. Packing costs one pass over A and B; the product then reads them K·N/32 and K·M/8
+// times from cache.
 #pragma once
 
 #include <cstdint>

@@ -41,23 +41,36 @@ void check_operands(const Tensor& x, const Tensor& weight, const Tensor& y, std:
 // than the work (and a thread that spins while the machine is busy can cost milliseconds).
 constexpr std::int64_t kParallelWork = 1 << 16;
 
-// FloatVector is 16 floats the compiler keeps in one vector register (two on 256-bit machines). We
-// spell the vectors out (a GCC/Clang extension) because what matters in these kernels is how many
-// independent sums are in flight and what stays in registers, and the auto-vectoriser decided both
-// badly: it kept accumulators in memory and added into a single register, so every multiply-add
-// waited for the one before it.
-using FloatVector = float __attribute__((vector_size(64)));
-using Bits32Vector = std::uint32_t __attribute__((vector_size(64)));
-using Bits16Vector = std::uint16_t __attribute__((vector_size(32)));
+// FloatVector is one vector register of floats: 16 with AVX-512, 8 elsewhere (AVX2's ymm, or two
+// NEON registers). We spell the vectors out (a GCC/Clang extension) because what matters in these
+// kernels is how many independent sums are in flight and what stays in registers, and the
+// auto-vectoriser decided both badly: it kept accumulators in memory and added into a single
+// register, so every multiply-add waited for the one before it.
+//
+// The prefill kernels below keep a tile of y in registers: 4 rows of x times kTileWidth weight
+// rows (or weight vectors), plus the kTileWidth weight vectors and one of x. AVX-512 has 32
+// registers: a 4 x 4 tile takes 21. AVX2 has 16: a 4 x 4 tile would need 21, the compiler would
+// keep the rest on the stack and every multiply-add would load and store one, so AVX2 gets 4 x 3
+// (16 registers).
+#if defined(__AVX512F__)
 constexpr std::int64_t kVectorLanes = 16;
+constexpr int kTileWidth = 4;
+#else
+constexpr std::int64_t kVectorLanes = 8;
+constexpr int kTileWidth = 3;
+#endif
+constexpr int kTileRows = 4;                 // rows of x in a prefill tile
+constexpr int kDotSums = 64 / kVectorLanes;  // independent sums in a dot product
+using FloatVector = float __attribute__((vector_size(kVectorLanes * sizeof(float))));
+using Bits32Vector = std::uint32_t __attribute__((vector_size(kVectorLanes * 4)));
+using Bits16Vector = std::uint16_t __attribute__((vector_size(kVectorLanes * 2)));
 
 inline FloatVector load_vector(const float* source) {
   FloatVector v;
   std::memcpy(&v, source, sizeof v);
   return v;
 }
-inline FloatVector load_vector(
-    const bfloat16* source) {  // 16 bf16 -> 16 f32: zero-extend, shift up
+inline FloatVector load_vector(const bfloat16* source) {  // bf16 -> f32: zero-extend, shift up
   Bits16Vector narrow;
   std::memcpy(&narrow, source, sizeof narrow);
   return reinterpret_cast<FloatVector>(__builtin_convertvector(narrow, Bits32Vector) << 16);
@@ -75,22 +88,24 @@ inline float sum_lanes(FloatVector v) {
 }
 
 // [excerpt dot]
-// One dot product, x[i] * w[i] summed in f32: the whole of decode's work. Four independent
-// accumulators, because one would make each multiply-add wait for the previous (about 4 cycles per
-// 16 weights: slower than memory delivers them).
+// One dot product, x[i] * w[i] summed in f32: the whole of decode's work. kDotSums independent
+// accumulators, 64 floats a step (4 AVX-512 registers, 8 AVX2 ones), because one would make each
+// multiply-add wait for the previous (about 4 cycles per vector of weights: slower than memory
+// delivers them).
 template <class Weight>
 inline float dot(const float* x, const Weight* w, std::int64_t n) {
-  FloatVector sums[4] = {};
+  FloatVector sums[kDotSums] = {};
   std::int64_t i = 0;
-  for (; i + 4 * kVectorLanes <= n; i += 4 * kVectorLanes) {
-    for (int k = 0; k < 4; ++k) {
+  for (; i + kDotSums * kVectorLanes <= n; i += kDotSums * kVectorLanes) {
+    for (int k = 0; k < kDotSums; ++k) {
       sums[k] += load_vector(x + i + k * kVectorLanes) * load_vector(w + i + k * kVectorLanes);
     }
   }
   for (; i + kVectorLanes <= n; i += kVectorLanes)
     sums[0] += load_vector(x + i) * load_vector(w + i);
-  float sum = sum_lanes((sums[0] + sums[1]) + (sums[2] + sums[3]));
-  for (; i < n; ++i) sum += x[i] * to_float(w[i]);  // the last n % 16
+  for (int k = 1; k < kDotSums; ++k) sums[0] += sums[k];
+  float sum = sum_lanes(sums[0]);
+  for (; i < n; ++i) sum += x[i] * to_float(w[i]);  // the last n % kVectorLanes
   return sum;
 }
 // [end excerpt]
@@ -98,27 +113,27 @@ inline float dot(const float* x, const Weight* w, std::int64_t n) {
 // Prefill needs a different kernel. The dot product above loads one x value and one weight for
 // every multiply-add, so loads, not arithmetic, set its pace: fine for decode, where every weight
 // is used once anyway, but prefill has many rows of x to reuse each weight for. So prefill computes
-// a 4 x 4 tile of y at a time: each 16-wide slice of x and of W is loaded once and used in four
-// multiply-adds.
+// a 4 x kTileWidth tile of y at a time (4 x 4 with AVX-512, 4 x 3 with AVX2): each vector-wide
+// slice of x and of W is loaded once and used in several multiply-adds.
 //
-// y[r0..r0+3, o0..o0+3] = x[r0..r0+3, :] · W[o0..o0+3, :]ᵀ
+// y[r0..r0+3, o0..o0+kTileWidth-1] = x[r0..r0+3, :] · W[o0..o0+kTileWidth-1, :]ᵀ
 template <class Weight>
-void linear_tile_4x4(const float* x, const Weight* weight, float* y, std::int64_t in,
-                     std::int64_t out, std::int64_t r0, std::int64_t o0) {
-  FloatVector accumulator[4][4] = {};
+void linear_tile(const float* x, const Weight* weight, float* y, std::int64_t in, std::int64_t out,
+                 std::int64_t r0, std::int64_t o0) {
+  FloatVector accumulator[kTileRows][kTileWidth] = {};
   std::int64_t i = 0;
   for (; i + kVectorLanes <= in; i += kVectorLanes) {
-    FloatVector w[4];
-    for (int b = 0; b < 4; ++b) w[b] = load_vector(weight + (o0 + b) * in + i);
-    for (int a = 0; a < 4; ++a) {
+    FloatVector w[kTileWidth];
+    for (int b = 0; b < kTileWidth; ++b) w[b] = load_vector(weight + (o0 + b) * in + i);
+    for (int a = 0; a < kTileRows; ++a) {
       const FloatVector x_slice = load_vector(x + (r0 + a) * in + i);
-      for (int b = 0; b < 4; ++b) accumulator[a][b] += x_slice * w[b];
+      for (int b = 0; b < kTileWidth; ++b) accumulator[a][b] += x_slice * w[b];
     }
   }
-  for (int a = 0; a < 4; ++a) {
-    for (int b = 0; b < 4; ++b) {
+  for (int a = 0; a < kTileRows; ++a) {
+    for (int b = 0; b < kTileWidth; ++b) {
       float sum = sum_lanes(accumulator[a][b]);
-      for (std::int64_t tail = i; tail < in; ++tail) {  // the last in % 16 elements
+      for (std::int64_t tail = i; tail < in; ++tail) {  // the last in % kVectorLanes elements
         sum += x[(r0 + a) * in + tail] * to_float(weight[(o0 + b) * in + tail]);
       }
       y[(r0 + a) * out + o0 + b] = sum;
@@ -128,17 +143,19 @@ void linear_tile_4x4(const float* x, const Weight* weight, float* y, std::int64_
 
 // y[r, o] = dot(x[r, :], W[o, :]). Threads split the output features, so each weight row is read
 // from memory once and reused for every row of x while it sits in cache. With four or more rows
-// (prefill), whole 4 x 4 tiles go through linear_tile_4x4; the leftover rows use dot products.
+// (prefill), whole tiles go through linear_tile; the leftover rows use dot products.
 template <class Weight>
 void linear_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
                    std::int64_t in, std::int64_t out) {
-  const std::int64_t tiled_rows = rows / 4 * 4;  // 0 for decode
+  const std::int64_t tiled_rows = rows / kTileRows * kTileRows;  // 0 for decode
 #pragma omp parallel for schedule(static) if (rows * in * out > kParallelWork)
-  for (std::int64_t o = 0; o < out; o += 4) {
-    const std::int64_t o_end = std::min(o + 4, out);
-    const bool full_tile = o_end - o == 4;
+  for (std::int64_t o = 0; o < out; o += kTileWidth) {
+    const std::int64_t o_end = std::min<std::int64_t>(o + kTileWidth, out);
+    const bool full_tile = o_end - o == kTileWidth;
     if (full_tile) {
-      for (std::int64_t r = 0; r < tiled_rows; r += 4) linear_tile_4x4(x, weight, y, in, out, r, o);
+      for (std::int64_t r = 0; r < tiled_rows; r += kTileRows) {
+        linear_tile(x, weight, y, in, out, r, o);
+      }
     }
     for (std::int64_t oo = o; oo < o_end; ++oo) {
       for (std::int64_t r = full_tile ? tiled_rows : 0; r < rows; ++r) {
@@ -150,8 +167,8 @@ void linear_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
 
 // The input-major product: y[r0..r0+R-1, c0..c0+16V-1] = x[r0.., :] · W[:, c0..c0+16V-1]. Row i of
 // W is contiguous, so the kernel walks down W one row at a time, loading V vectors of it and adding
-// x[r, i] times them into R x V accumulators kept in registers. Prefill uses 4 x 4 tiles (4 rows,
-// 64 columns): each weight vector is loaded once and used four times. Decode uses 1 x 4.
+// x[r, i] times them into R x V accumulators kept in registers. Prefill uses 4 x kTileWidth tiles
+// (4 rows, 4 or 3 vectors of columns): each weight vector is loaded once and used four times.
 template <int R, int V, class Weight>
 void matmul_tile(const float* x, const Weight* weight, float* y, std::int64_t in, std::int64_t out,
                  std::int64_t r0, std::int64_t c0) {
@@ -223,17 +240,17 @@ void matmul_decode_kernel(const float* x, const Weight* weight, float* y, std::i
   }
 }
 
-// y[r, :] = sum_i x[r, i] * W[i, :]. Threads split the output columns into groups of 64 (four
-// vectors); each group goes through register tiles, 4 rows at a time, then one at a time. Columns
-// past the last whole vector (out % 16) are summed one by one. Fewer than 4 rows: the decode
-// kernel.
+// y[r, :] = sum_i x[r, i] * W[i, :]. Threads split the output columns into groups of kTileWidth
+// vectors; each group goes through register tiles, 4 rows at a time, then one at a time. Columns
+// past the last whole vector (out % kVectorLanes) are summed one by one. Fewer than 4 rows: the
+// decode kernel.
 template <class Weight>
 void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
                    std::int64_t in, std::int64_t out) {
-  if (rows < 4) return matmul_decode_kernel(x, weight, y, rows, in, out);
+  if (rows < kTileRows) return matmul_decode_kernel(x, weight, y, rows, in, out);
   const std::int64_t vectors = out / kVectorLanes;
-  const std::int64_t tiled_rows = rows / 4 * 4;
-  constexpr std::int64_t group_vectors = 4;
+  const std::int64_t tiled_rows = rows / kTileRows * kTileRows;
+  constexpr std::int64_t group_vectors = kTileWidth;
   const std::int64_t groups = (vectors + group_vectors - 1) / group_vectors;
 #pragma omp parallel for schedule(static) if (rows * in * out > kParallelWork)
   for (std::int64_t group = 0; group < groups; ++group) {
@@ -245,10 +262,10 @@ void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
           matmul_tile<1, 1>(x, weight, y, in, out, r, v * kVectorLanes);
       }
     } else {
-      for (std::int64_t r = 0; r < tiled_rows; r += 4)
-        matmul_tile<4, 4>(x, weight, y, in, out, r, c0);
+      for (std::int64_t r = 0; r < tiled_rows; r += kTileRows)
+        matmul_tile<kTileRows, kTileWidth>(x, weight, y, in, out, r, c0);
       for (std::int64_t r = tiled_rows; r < rows; ++r)
-        matmul_tile<1, 4>(x, weight, y, in, out, r, c0);
+        matmul_tile<1, kTileWidth>(x, weight, y, in, out, r, c0);
     }
   }
   for (std::int64_t c = vectors * kVectorLanes; c < out; ++c) {
