@@ -1,6 +1,6 @@
 // Chapter 12 benchmarks: the quantized matrix product, kernel by kernel (v1: dequantize to floats
-// in registers; v2: int8 x int8 with AVX-512 VNNI, decode only), beside bf16 on the same matrix and
-// this machine's ceilings measured in the same process.
+// in registers; v2: int8 x int8 with AVX-512 VNNI or AVX2, decode only), beside bf16 on the same
+// matrix and this machine's ceilings measured in the same process.
 //
 //   build/bin/bench_quantization
 //
@@ -36,7 +36,11 @@ void BM_QuantizedLinear(benchmark::State& state, DType format, QuantizedKernel k
   set_quantized_kernel(kernel == QuantizedKernel::dequantize_to_float ? kernel
                                                                       : QuantizedKernel::automatic);
   if (kernel != QuantizedKernel::dequantize_to_float && !using_integer_dot()) {
-    state.SkipWithError("no AVX-512 VNNI on this CPU");
+    state.SkipWithError("neither AVX-512 VNNI nor AVX2 on this CPU");
+    return;
+  }
+  if (kernel == QuantizedKernel::eight_rows && !has_eight_row_kernel()) {
+    state.SkipWithError("no AVX-512 VNNI on this CPU (kernel v3)");
     return;
   }
   set_quantized_kernel(kernel);

@@ -10,8 +10,11 @@
 #if defined(__x86_64__)
 #include <immintrin.h>
 #define LLAMA4_INTEGER_DOT 1
-// Compiled for AVX-512 VNNI whatever the build's -march; run only where the CPU has it.
+// Compiled for AVX-512 VNNI, or for AVX2, whatever the build's -march; each runs only where the
+// CPU has it. A VNNI function may inline an AVX2 one (its instructions are a subset), not the
+// other way round: the helpers both use are AVX2.
 #define VNNI __attribute__((target("avx2,f16c,fma,avx512f,avx512vl,avx512bw,avx512vnni")))
+#define AVX2 __attribute__((target("avx2,f16c,fma")))
 #endif
 
 namespace llama4 {
@@ -29,8 +32,18 @@ bool cpu_has_vnni() {
 #endif
 }
 
+bool cpu_has_avx2() {
 #if defined(LLAMA4_INTEGER_DOT)
-VNNI inline float sum_lanes(__m256 v) {
+  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
+                          __builtin_cpu_supports("f16c");
+  return has;
+#else
+  return false;
+#endif
+}
+
+#if defined(LLAMA4_INTEGER_DOT)
+AVX2 inline float sum_lanes(__m256 v) {
   const __m128 half = _mm_add_ps(_mm256_castps256_ps128(v), _mm256_extractf128_ps(v, 1));
   const __m128 quarter = _mm_add_ps(half, _mm_movehl_ps(half, half));
   return _mm_cvtss_f32(_mm_add_ss(quarter, _mm_movehdup_ps(quarter)));
@@ -44,7 +57,7 @@ VNNI inline __m256i signed_dot(__m256i a, __m256i b) {
 
 // A Q4 block's 32 nibbles as bytes 0..15, in element order: the low nibbles are elements 0..15,
 // the high ones 16..31.
-VNNI inline __m256i unpack_nibbles(const std::uint8_t* nibbles) {
+AVX2 inline __m256i unpack_nibbles(const std::uint8_t* nibbles) {
   const __m128i packed = _mm_loadu_si128(reinterpret_cast<const __m128i*>(nibbles));
   const __m128i mask = _mm_set1_epi8(0x0F);
   const __m128i low = _mm_and_si128(packed, mask);
@@ -52,7 +65,7 @@ VNNI inline __m256i unpack_nibbles(const std::uint8_t* nibbles) {
   return _mm256_set_m128i(high, low);
 }
 
-VNNI inline __m256i load_values(const std::int8_t* values) {
+AVX2 inline __m256i load_values(const std::int8_t* values) {
   return _mm256_loadu_si256(reinterpret_cast<const __m256i*>(values));
 }
 
@@ -223,6 +236,102 @@ VNNI float dot_q4_1(const BlockQ4_1* w, const ActivationBlock* x, std::int64_t b
   }
   return sum_lanes(sum) + minimum_terms;
 }
+
+// Kernel v2 for CPUs with AVX2 but no VNNI (most laptops and desktops, AMD's Zen 1 to 3). AVX2
+// has no vpdpbusd; two instructions do its work: vpmaddubsw multiplies the 32 byte pairs and adds
+// neighbours into 16 int16 (at most 2 · 127 · 127 = 32,258: they never saturate), and vpmaddwd by
+// ones adds neighbours again into 8 int32. The loops are the VNNI kernels' with that product in
+// place of vpdpbusd (a function compiled for AVX2 cannot inline one compiled for AVX-512).
+AVX2 inline __m256i unsigned_dot_avx2(__m256i unsigned_bytes, __m256i signed_bytes) {
+  return _mm256_madd_epi16(_mm256_maddubs_epi16(unsigned_bytes, signed_bytes),
+                           _mm256_set1_epi16(1));
+}
+
+AVX2 inline __m256i signed_dot_avx2(__m256i a, __m256i b) {
+  return unsigned_dot_avx2(_mm256_sign_epi8(a, a), _mm256_sign_epi8(b, a));
+}
+
+AVX2 float dot_q8_0_avx2(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks) {
+  __m256 sum = _mm256_setzero_ps();
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const __m256i products = signed_dot_avx2(load_values(w[b].values), load_values(x[b].values));
+    const __m256 scale = _mm256_set1_ps(_cvtsh_ss(w[b].scale.bits) * x[b].scale);
+    sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), scale, sum);
+  }
+  return sum_lanes(sum);
+}
+
+AVX2 float dot_q4_0_avx2(const BlockQ4_0* w, const ActivationBlock* x, std::int64_t blocks) {
+  __m256 sum = _mm256_setzero_ps();
+  const __m256i eight = _mm256_set1_epi8(8);
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const __m256i q = _mm256_sub_epi8(unpack_nibbles(w[b].nibbles), eight);  // -8..7
+    const __m256i products = signed_dot_avx2(q, load_values(x[b].values));
+    const __m256 scale = _mm256_set1_ps(_cvtsh_ss(w[b].scale.bits) * x[b].scale);
+    sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), scale, sum);
+  }
+  return sum_lanes(sum);
+}
+
+AVX2 float dot_q4_1_avx2(const BlockQ4_1* w, const ActivationBlock* x, std::int64_t blocks) {
+  __m256 sum = _mm256_setzero_ps();
+  float minimum_terms = 0.0f;  // Σ_b m_b · d_x · Σ q_x
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const __m256i products =
+        unsigned_dot_avx2(unpack_nibbles(w[b].nibbles), load_values(x[b].values));
+    const __m256 scale = _mm256_set1_ps(_cvtsh_ss(w[b].scale.bits) * x[b].scale);
+    sum = _mm256_fmadd_ps(_mm256_cvtepi32_ps(products), scale, sum);
+    minimum_terms += _cvtsh_ss(w[b].minimum.bits) * x[b].scale * static_cast<float>(x[b].sum);
+  }
+  return sum_lanes(sum) + minimum_terms;
+}
+
+// Kernel v4 on AVX2: the interleaved record of eight rows, two rows per 256-bit register (one per
+// 128-bit lane) where AVX-512 holds four. Per block, for each pair of rows: the nibbles unpacked
+// in place (and, shift), multiplied with x's low and high sixteen bytes (broadcast to both lanes),
+// the two int16 products added (at most 2 · 2 · 15 · 127 = 7,620) and widened to int32 with one
+// vpmaddwd: four sums per row. The scales come in as a vector of eight, spread two rows at a time.
+// As in the VNNI kernel the nibbles stay unsigned and the 8 is taken off at the end, through Σx.
+AVX2 inline __m256i two_row_products(__m256i two_rows, __m256i x_low, __m256i x_high) {
+  const __m256i low_bits = _mm256_set1_epi8(0x0F);
+  const __m256i low = _mm256_and_si256(two_rows, low_bits);
+  const __m256i high = _mm256_and_si256(_mm256_srli_epi16(two_rows, 4), low_bits);
+  const __m256i pairs =
+      _mm256_add_epi16(_mm256_maddubs_epi16(low, x_low), _mm256_maddubs_epi16(high, x_high));
+  return _mm256_madd_epi16(pairs, _mm256_set1_epi16(1));
+}
+
+AVX2 void dot_q4_0_interleaved_avx2(const BlockQ4_0x8* group, const ActivationBlock* x,
+                                    std::int64_t blocks, float* out) {
+  __m256 sums[4] = {_mm256_setzero_ps(), _mm256_setzero_ps(), _mm256_setzero_ps(),
+                    _mm256_setzero_ps()};  // rows 2p and 2p + 1, four lanes each
+  __m256 offsets = _mm256_setzero_ps();    // per row: Σ_b d_w d_x · 8 Σx
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const BlockQ4_0x8& record = group[b];
+    const __m256i x_low =
+        _mm256_broadcastsi128_si256(_mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].values)));
+    const __m256i x_high = _mm256_broadcastsi128_si256(
+        _mm_loadu_si128(reinterpret_cast<const __m128i*>(x[b].values + 16)));
+    const __m256 scales = _mm256_mul_ps(
+        _mm256_cvtph_ps(_mm_loadu_si128(reinterpret_cast<const __m128i*>(record.scales))),
+        _mm256_set1_ps(x[b].scale));
+    offsets = _mm256_fmadd_ps(scales, _mm256_set1_ps(8.0f * static_cast<float>(x[b].sum)), offsets);
+    for (int p = 0; p < 4; ++p) {
+      const __m256i two_rows =
+          _mm256_loadu_si256(reinterpret_cast<const __m256i*>(record.nibbles[2 * p]));
+      const __m256i spread =
+          _mm256_set_epi32(2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p + 1, 2 * p, 2 * p, 2 * p, 2 * p);
+      sums[p] = _mm256_fmadd_ps(_mm256_cvtepi32_ps(two_row_products(two_rows, x_low, x_high)),
+                                _mm256_permutevar8x32_ps(scales, spread), sums[p]);
+    }
+  }
+  alignas(32) float lanes[32];
+  alignas(32) float offset[8];
+  for (int p = 0; p < 4; ++p) _mm256_store_ps(lanes + 8 * p, sums[p]);
+  _mm256_store_ps(offset, offsets);
+  for (int r = 0; r < 8; ++r)
+    out[r] = lanes[4 * r] + lanes[4 * r + 1] + lanes[4 * r + 2] + lanes[4 * r + 3] - offset[r];
+}
 #endif
 
 }  // namespace
@@ -251,13 +360,16 @@ void set_quantized_kernel(QuantizedKernel kernel) {
 bool using_integer_dot() {
   const QuantizedKernel kernel = chosen_kernel;
   if (kernel == QuantizedKernel::dequantize_to_float) return false;
-  if (kernel != QuantizedKernel::automatic && !cpu_has_vnni())
-    fail("the integer dot product needs AVX-512 VNNI, which this CPU does not have");
-  return cpu_has_vnni();
+  if (kernel != QuantizedKernel::automatic && !cpu_has_vnni() && !cpu_has_avx2())
+    fail("the integer dot product needs AVX-512 VNNI or AVX2, which this CPU does not have");
+  return cpu_has_vnni() || cpu_has_avx2();
 }
 
 bool using_eight_rows() {
-  return chosen_kernel == QuantizedKernel::eight_rows && using_integer_dot();
+  if (chosen_kernel != QuantizedKernel::eight_rows) return false;
+  if (!cpu_has_vnni())
+    fail("kernel v3 (eight rows) needs AVX-512 VNNI, which this CPU does not have");
+  return true;
 }
 
 bool using_interleaved() {
@@ -266,15 +378,19 @@ bool using_interleaved() {
          using_integer_dot();
 }
 
+bool has_eight_row_kernel() {
+  return cpu_has_vnni();
+}
+
 #if defined(LLAMA4_INTEGER_DOT)
 float integer_dot(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks) {
-  return dot_q8_0(w, x, blocks);
+  return cpu_has_vnni() ? dot_q8_0(w, x, blocks) : dot_q8_0_avx2(w, x, blocks);
 }
 float integer_dot(const BlockQ4_0* w, const ActivationBlock* x, std::int64_t blocks) {
-  return dot_q4_0(w, x, blocks);
+  return cpu_has_vnni() ? dot_q4_0(w, x, blocks) : dot_q4_0_avx2(w, x, blocks);
 }
 float integer_dot(const BlockQ4_1* w, const ActivationBlock* x, std::int64_t blocks) {
-  return dot_q4_1(w, x, blocks);
+  return cpu_has_vnni() ? dot_q4_1(w, x, blocks) : dot_q4_1_avx2(w, x, blocks);
 }
 void integer_dot_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const ActivationBlock* x,
                             std::int64_t blocks, float* out) {
@@ -282,7 +398,8 @@ void integer_dot_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const A
 }
 void integer_dot_interleaved(const BlockQ4_0x8* group, const ActivationBlock* x,
                              std::int64_t blocks, float* out) {
-  dot_q4_0_interleaved(group, x, blocks, out);
+  if (cpu_has_vnni()) return dot_q4_0_interleaved(group, x, blocks, out);
+  dot_q4_0_interleaved_avx2(group, x, blocks, out);
 }
 #else
 float integer_dot(const BlockQ8_0*, const ActivationBlock*, std::int64_t) {

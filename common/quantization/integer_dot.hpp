@@ -14,7 +14,8 @@
 // signed weights the sign is moved onto x first: q_w · q_x = |q_w| · (q_x · sign(q_w)).
 //
 // The price is x's own rounding (half a step of max|x_block| / 127), which the tests bound. It runs
-// where the CPU has AVX-512 VNNI (checked at run time); elsewhere v1 runs.
+// where the CPU has AVX-512 VNNI, or AVX2 (two instructions, vpmaddubsw and vpmaddwd, in place of
+// vpdpbusd; checked at run time); elsewhere v1 runs.
 #pragma once
 
 #include <cstdint>
@@ -41,12 +42,15 @@ void quantize_activations(const float* x, std::int64_t n, ActivationBlock* block
 // interleaved: v4 for Q4_0, as automatic does.
 enum class QuantizedKernel { automatic, dequantize_to_float, integer_dot, eight_rows, interleaved };
 void set_quantized_kernel(QuantizedKernel kernel);  // for tests and benchmarks
-// True when decode will use the integer dot product (chosen, and the CPU has AVX-512 VNNI).
+// True when decode will use the integer dot product (chosen, and the CPU has AVX-512 VNNI or AVX2).
 bool using_integer_dot();
-// True when decode will use kernel v3 for Q4_0 (chosen with eight_rows, and the CPU has VNNI).
+// True when decode will use kernel v3 for Q4_0 (chosen with eight_rows; fails without VNNI).
 bool using_eight_rows();
-// True when decode will use kernel v4 for Q4_0 (automatic or interleaved, and the CPU has VNNI).
+// True when decode will use kernel v4 for Q4_0 (automatic or interleaved, and the CPU has VNNI or
+// AVX2).
 bool using_interleaved();
+// True where kernel v3 can run (AVX-512 VNNI; it has no AVX2 version, having lost to v2 anyway).
+bool has_eight_row_kernel();
 
 // Eight Q4_0 rows' blocks number b, interleaved: what kernel v4 reads (repacked_q4_0.hpp makes it).
 // The same 18 bytes per row and block as BlockQ4_0, arranged so that one block of eight rows is

@@ -167,13 +167,25 @@ void integer_linear_kernel(const float* x, const Block* weight, const BlockQ4_0x
 
 // Threads split the output features, as in the bf16 kernel; whole 4 x 4 tiles where there are
 // four rows of x, dot products for the rest. Decode (fewer than four rows) takes kernel v2 where
-// the CPU has it, and so does every Q4_0 product with an interleaved copy (v4). Prefill of Q8_0
-// and Q4_1 stays on v1: v2 re-reads each weight row for every row of x and lost (0.56x v1 for
-// Q8_0 at 64 rows).
+// the CPU has it, and so does every Q4_0 product with an interleaved copy (v4). With AVX-512,
+// prefill of Q8_0 and Q4_1 stays on v1: v2 re-reads each weight row for every row of x and lost
+// (0.56x v1 for Q8_0 at 64 rows).
+//
+// Without AVX-512, v1 is no good at all: its 16-float vectors are two AVX2 registers each, a 4 x 4
+// tile of them does not fit in AVX2's sixteen, and GCC's code for the byte-to-float conversion at
+// that width is slow: one matrix at 64 rows took 294 ms in Q8_0 against bf16's 39
+// (bench/RESULTS.md, the AVX2 machine). There v2 serves prefill too, one row of x after another
+// while each weight row sits in L1.
+#if defined(__AVX512F__)
+constexpr bool kDequantizingPrefill = true;
+#else
+constexpr bool kDequantizingPrefill = false;
+#endif
+
 template <class Block>
 void linear_kernel(const float* x, const Block* weight, float* y, std::int64_t rows,
                    std::int64_t in, std::int64_t out, const BlockQ4_0x8* interleaved = nullptr) {
-  if ((rows < 4 || interleaved != nullptr) && using_integer_dot())
+  if ((rows < 4 || interleaved != nullptr || !kDequantizingPrefill) && using_integer_dot())
     return integer_linear_kernel(x, weight, interleaved, y, rows, in, out);
   const std::int64_t blocks = in / kQuantBlock;
   const std::int64_t tiled_rows = rows / 4 * 4;
@@ -192,6 +204,10 @@ void linear_kernel(const float* x, const Block* weight, float* y, std::int64_t r
 }
 
 }  // namespace
+
+bool quantized_prefill_dequantizes() {
+  return kDequantizingPrefill;
+}
 
 void quantized_linear(const Tensor& x, const Tensor& weight, Tensor& y) {
   if (weight.rank() != 2 || !is_block_quantized(weight.dtype())) {
