@@ -36,6 +36,7 @@ struct EvaluateOptions {
   std::int64_t per_task = 200;                   // conversations of each task, spread over the file
   std::int64_t max_new_tokens = 160;             // the answer's budget
   std::filesystem::path answers;                 // optional: every answer, as JSONL
+  bool stop_loops = false;  // stop an answer where it starts repeating itself (evaluate.cpp)
 };
 
 // Answers `per_task` conversations of each task greedily and prints the figures of chapter 13's

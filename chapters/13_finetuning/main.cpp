@@ -81,6 +81,11 @@ int main(int argc, char** argv) {
   command_line.add_max_new_tokens(max_new_tokens);
   app.add_option("--answers", answers, "with --evaluate: write every answer here (JSONL)")
       ->needs(evaluating);
+  bool stop_loops = false;
+  app.add_flag("--stop-loops", stop_loops,
+               "with --evaluate: stop an answer once its last eight words repeat earlier ones, "
+               "and score it without them (still counted as a loop)")
+      ->needs(evaluating);
   command_line.parse(argc, argv);
 
   return llama4::run_main([&] {
@@ -93,6 +98,7 @@ int main(int argc, char** argv) {
       e.per_task = per_task;
       e.max_new_tokens = max_new_tokens;
       e.answers = answers;
+      e.stop_loops = stop_loops;
       return llama4::evaluate(e);
     }
     if (options.out.empty()) llama4::fail("--out DIR is required (where the result goes)");
