@@ -9,8 +9,9 @@
 //   book       exact answers, beside the majority baseline: always naming the most frequent book
 //   continue   chrF of the answers against the rest of the verse
 //   every task the share of answers the model closed with <|eot|> within the budget, and the
-//              loops: answers that did not close and whose last eight words already occur
-//              earlier in the same answer (a greedy model that copies well can copy itself)
+//              loops: answers that did not close and whose eight words before the last already
+//              occur earlier in the same answer (answer_loop.hpp; a greedy model that copies
+//              well can copy itself)
 //
 // With stop_loops an answer is stopped as soon as it ends in a loop, and scored without the
 // repeated words: what a chat program that watches for loops would show. Such answers still count
@@ -157,7 +158,7 @@ int evaluate(const EvaluateOptions& options) {
   std::printf(
       "score: chrF (rewrite, continue) or exact answers (book); baseline: chrF of copying the "
       "input (rewrite) or always naming the most frequent book (book); loops: answers not closed "
-      "whose last eight words occur earlier in them; tokens: mean answer length\n");
+      "whose eight words before the last occur earlier in them; tokens: mean answer length\n");
   if (!options.answers.empty()) {
     std::string lines;
     for (const nlohmann::json& a : answers) lines += a.dump() + "\n";

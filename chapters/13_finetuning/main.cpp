@@ -83,8 +83,8 @@ int main(int argc, char** argv) {
       ->needs(evaluating);
   bool stop_loops = false;
   app.add_flag("--stop-loops", stop_loops,
-               "with --evaluate: stop an answer once its last eight words repeat earlier ones, "
-               "and score it without them (still counted as a loop)")
+               "with --evaluate: stop an answer once the eight words before its last repeat "
+               "earlier ones, and score it without them (still counted as a loop)")
       ->needs(evaluating);
   command_line.parse(argc, argv);
 

@@ -186,6 +186,12 @@ TEST(Evaluation, ReportsEachTaskWithItsBaseline) {
   EXPECT_NE(report.output.find(expected), std::string::npos) << report.output;
   EXPECT_NE(report.output.find("50.0%"), std::string::npos) << "book baseline\n" << report.output;
   EXPECT_EQ(std::ranges::count(testing::read_file(directory / "answers.jsonl"), '\n'), 6);
+  EXPECT_NE(report.output.find("loops"), std::string::npos) << report.output;
+  // --stop-loops answers the same conversations; the copy baseline does not depend on it.
+  const CommandResult stopped = run_command(
+      kFinetune + " --evaluate " + (directory / "data.jsonl").string() + " -n 8 --stop-loops");
+  ASSERT_EQ(stopped.status, 0) << stopped.output;
+  EXPECT_NE(stopped.output.find(expected), std::string::npos) << stopped.output;
 }
 
 // The batches of a run: the same step always gets the same batch, and one epoch trains on every
