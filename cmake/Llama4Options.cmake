@@ -12,11 +12,12 @@ endif()
 if(LLAMA4_NATIVE AND CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(llama4_flags INTERFACE -march=native)
 endif()
-# common/tensors/matmul.cpp computes on 64-byte vectors (16 floats). Where the target has no
-# AVX-512 (LLAMA4_NATIVE=OFF, as for the GPU machine, or a CPU without it) g++ warns that passing
-# such a vector "changes the ABI" (-Wpsabi). The functions that pass them are internal to that file,
-# compiled with one set of flags, so no two ABIs ever meet: the warning is noise.
-if(CMAKE_CXX_COMPILER_ID STREQUAL "GNU")
+# common/quantization/quantized_matmul.cpp (and matmul.cpp on AVX-512) compute on 64-byte vectors
+# (16 floats). Where the target has no AVX-512 (LLAMA4_NATIVE=OFF, as for the GPU machine, or a CPU
+# without it) g++ and clang++ warn that passing such a vector "changes the ABI" (-Wpsabi). The
+# functions that pass them are internal to their file, compiled with one set of flags, so no two
+# ABIs ever meet: the warning is noise.
+if(CMAKE_CXX_COMPILER_ID MATCHES "GNU|Clang")
   target_compile_options(llama4_flags INTERFACE -Wno-psabi)
 endif()
 

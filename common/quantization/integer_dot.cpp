@@ -8,6 +8,7 @@
 #include "common/tensors/error.hpp"
 
 #if defined(__x86_64__)
+#include <cpuid.h>
 #include <immintrin.h>
 #define LLAMA4_INTEGER_DOT 1
 // Compiled for AVX-512 VNNI, or for AVX2, whatever the build's -march; each runs only where the
@@ -32,10 +33,19 @@ bool cpu_has_vnni() {
 #endif
 }
 
+// F16C (half-precision conversions) is asked of the CPU directly: clang 14's
+// __builtin_cpu_supports does not know the name. CPUID leaf 1 reports it in ECX bit 29.
+#if defined(LLAMA4_INTEGER_DOT)
+bool cpu_has_f16c() {
+  unsigned int eax = 0, ebx = 0, ecx = 0, edx = 0;
+  return __get_cpuid(1, &eax, &ebx, &ecx, &edx) != 0 && (ecx & bit_F16C) != 0;
+}
+#endif
+
 bool cpu_has_avx2() {
 #if defined(LLAMA4_INTEGER_DOT)
-  static const bool has = __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") &&
-                          __builtin_cpu_supports("f16c");
+  static const bool has =
+      __builtin_cpu_supports("avx2") && __builtin_cpu_supports("fma") && cpu_has_f16c();
   return has;
 #else
   return false;
