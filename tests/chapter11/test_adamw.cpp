@@ -75,10 +75,12 @@ TEST(AdamW, ThreeStepsWithClippingEqualPyTorch) {
     // After three steps of lr <= 1e-2 each weight has moved by up to ~3e-2. Adam divides each
     // gradient by its own running RMS, so where a gradient is tiny, its f32 rounding differences
     // (2e-6 of the largest gradient) become relatively large: 48 of the 214K weights differ by more
-    // than 2e-6, the worst by 5.4e-5. 1e-4 is 1% of one step; a missing bias correction or decay
-    // moves weights by about a whole step.
+    // than 2e-6, the worst by 5.4e-5 (AVX-512 build). The order of the sums changes that worst
+    // case: with AVX2's smaller register tiles it is 4.1e-5 in the release build and 1.1e-4 in the
+    // ASan build. 3e-4 is 3% of one step; a missing bias correction or decay moves weights by about
+    // a whole step.
     EXPECT_TRUE(testing::matches_golden(model.parameters().value(info.name),
-                                        expected.tensor("adamw." + info.name), {1e-4, 0.0}));
+                                        expected.tensor("adamw." + info.name), {3e-4, 0.0}));
   }
 }
 
