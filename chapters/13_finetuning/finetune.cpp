@@ -14,6 +14,8 @@
 #include <cstdio>
 #include <memory>
 
+#include <nlohmann/json.hpp>
+
 #include "chapters/13_finetuning/finetune.hpp"
 #include "common/debugging/data_paths.hpp"
 #include "common/finetuning/adapter_file.hpp"
@@ -97,6 +99,19 @@ double peak_memory_megabytes() {
   return static_cast<double>(usage.ru_maxrss) / 1024.0;  // ru_maxrss is in KiB on Linux
 }
 
+// config.json's text with the chunked layers' chunk set to `chunk` (in text_config where the
+// model is nested there, as in Hugging Face's Llama 4 checkpoints). Only the config changes: a
+// chunk is a rule about which keys a query sees, not a weight.
+std::string with_attention_chunk_size(const std::string& config_text, std::int64_t chunk,
+                                      const fs::path& config_path) {
+  nlohmann::json config = nlohmann::json::parse(config_text, nullptr, /*allow_exceptions=*/false);
+  if (!config.is_object()) fail(config_path, ": not a JSON object");
+  nlohmann::json& text = config.contains("text_config") ? config["text_config"] : config;
+  if (!text.is_object()) fail(config_path, ": text_config is not a JSON object");
+  text["attention_chunk_size"] = chunk;
+  return config.dump(2) + "\n";
+}
+
 }  // namespace
 
 int finetune(const FinetuneOptions& options) {
@@ -104,7 +119,16 @@ int finetune(const FinetuneOptions& options) {
   const bool resume_lora = options.resume && fs::exists(*options.resume / "adapter_config.json");
   const fs::path base_directory = options.resume && !resume_lora ? *options.resume : options.model;
   const fs::path config_path = base_directory / "config.json";
-  const std::string config_text = read_regular_file(config_path);
+  std::string config_text = read_regular_file(config_path);
+  if (options.attention_chunk_size) {
+    if (options.resume)
+      fail("--attention-chunk with --resume: the run's config.json holds its chunk");
+    if (options.lora)
+      fail(
+          "--attention-chunk needs full fine-tuning: a LoRA adapter keeps its base model's config");
+    config_text =
+        with_attention_chunk_size(config_text, *options.attention_chunk_size, config_path);
+  }
   const ModelConfig config = parse_model_config(config_text, config_path.string());
   const fs::path tokenizer_path = checkpoint_tokenizer_path(base_directory);
   if (tokenizer_path.empty()) fail(base_directory, " holds no tokenizer (tokenizer.tiktoken)");

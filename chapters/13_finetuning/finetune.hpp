@@ -24,6 +24,9 @@ struct FinetuneOptions {
   TrainingSettings settings;
   std::int64_t save_every = 200;
   std::int64_t stop_after = 0;  // stop (and save) after this many steps of this run; 0: to the end
+  // Full fine-tuning only: the chunked layers' attention_chunk_size, written into the output's
+  // config.json (the same weights; README.md, "The chunk that hid the verse").
+  std::optional<std::int64_t> attention_chunk_size;
 };
 
 // Trains, printing progress; writes out/ with training_log.csv and loss.svg. Returns 0.

@@ -56,6 +56,11 @@ int main(int argc, char** argv) {
   count("--eval-every", s.evaluate_every, "validation loss every N steps");
   count("--eval-batches", s.evaluation_batches, "validation batches each time");
   count("--save-every", options.save_every, "write the output every N steps");
+  std::int64_t attention_chunk = 0;
+  app.add_option("--attention-chunk", attention_chunk,
+                 "full fine-tuning: set the chunked layers' attention_chunk_size (the output's "
+                 "config.json says it)")
+      ->check(integer_in(1, 100'000'000));
   app.add_option("--stop-after", options.stop_after, "stop (and save) after N steps of this run")
       ->check(integer_in(0, 100'000'000));
   app.add_option("--learning-rate", learning_rate,
@@ -103,6 +108,7 @@ int main(int argc, char** argv) {
     }
     if (options.out.empty()) llama4::fail("--out DIR is required (where the result goes)");
     if (!resume.empty()) options.resume = resume;
+    if (attention_chunk > 0) options.attention_chunk_size = attention_chunk;
     if (lora_rank > 0) {
       llama4::LoraSettings lora;
       lora.rank = lora_rank;

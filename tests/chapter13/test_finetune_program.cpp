@@ -18,6 +18,8 @@
 #include "common/finetuning/conversation_file.hpp"
 #include "common/finetuning/packed_batches.hpp"
 #include "common/model/generation.hpp"
+#include "common/tensors/model_config.hpp"
+#include "common/tensors/regular_file.hpp"
 #include "common/tensors/safetensors.hpp"
 #include "common/tokenizer/chat_format.hpp"
 #include "tests/support/test_support.hpp"
@@ -101,6 +103,35 @@ TEST(FinetuneProgram, FullFineTuningWritesACheckpointChapter08Loads) {
                   " --chat --prompt 'Jesus wept.' -n 4");
   EXPECT_EQ(answered.status, 0);
   EXPECT_FALSE(answered.output.empty());
+}
+
+// --attention-chunk changes the chunked layers' rule, not a weight: the output's config.json says
+// the new chunk (everything else as the base model's), chapter 08 runs it; LoRA refuses it, since
+// an adapter is merged into its base model with that model's config.
+TEST(FinetuneProgram, AttentionChunkIsWrittenIntoTheOutputsConfig) {
+  const TemporaryDirectory directory;
+  const std::string run = small_run(directory) + " --attention-chunk 16";
+  const CommandResult trained = run_command(run + " --out " + (directory / "full").string(), true);
+  ASSERT_EQ(trained.status, 0) << trained.output;
+  const fs::path written = directory / "full" / "config.json";
+  const ModelConfig config = parse_model_config(read_regular_file(written), written.string());
+  const fs::path base_path = trained_model_dir() / "config.json";
+  const ModelConfig base = parse_model_config(read_regular_file(base_path), base_path.string());
+  EXPECT_EQ(config.attention_chunk_size, 16);
+  EXPECT_EQ(base.attention_chunk_size, 64);
+  EXPECT_EQ(config.no_rope_layers, base.no_rope_layers);
+  EXPECT_EQ(config.hidden_size, base.hidden_size);
+  const CommandResult answered =
+      run_command(kModelProgram + " --model " + (directory / "full").string() +
+                  " --chat --prompt 'Jesus wept.' -n 4");
+  EXPECT_EQ(answered.status, 0) << answered.output;
+
+  const CommandResult refused =
+      run_command(run + " --lora 4 --out " + (directory / "adapter").string(), true);
+  EXPECT_EQ(refused.status, 1);
+  EXPECT_NE(refused.output.find("--attention-chunk needs full fine-tuning"), std::string::npos)
+      << refused.output;
+  EXPECT_FALSE(fs::exists(directory / "adapter"));
 }
 
 TEST(FinetuneProgram, AConversationLongerThanASequenceIsAnErrorNamingItsLine) {
