@@ -271,6 +271,31 @@ AVX2 float dot_q8_0_avx2(const BlockQ8_0* w, const ActivationBlock* x, std::int6
   return sum_lanes(sum);
 }
 
+AVX2 void dot_q8_0_tile_avx2(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks,
+                             float* out) {
+  __m256 sums[4][2];  // [row of x][row of w]
+  for (auto& row : sums) row[0] = row[1] = _mm256_setzero_ps();
+  for (std::int64_t b = 0; b < blocks; ++b) {
+    const __m256i w0 = load_values(w[b].values), w1 = load_values(w[blocks + b].values);
+    const __m256i w0_abs = _mm256_sign_epi8(w0, w0), w1_abs = _mm256_sign_epi8(w1, w1);
+    const float d0 = _cvtsh_ss(w[b].scale.bits), d1 = _cvtsh_ss(w[blocks + b].scale.bits);
+    for (int r = 0; r < 4; ++r) {
+      const ActivationBlock& xb = x[r * blocks + b];
+      const __m256i xv = load_values(xb.values);
+      const __m256i p0 = unsigned_dot_avx2(w0_abs, _mm256_sign_epi8(xv, w0));
+      const __m256i p1 = unsigned_dot_avx2(w1_abs, _mm256_sign_epi8(xv, w1));
+      sums[r][0] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(p0), _mm256_set1_ps(d0 * xb.scale), sums[r][0]);
+      sums[r][1] =
+          _mm256_fmadd_ps(_mm256_cvtepi32_ps(p1), _mm256_set1_ps(d1 * xb.scale), sums[r][1]);
+    }
+  }
+  for (int r = 0; r < 4; ++r) {
+    out[2 * r] = sum_lanes(sums[r][0]);
+    out[2 * r + 1] = sum_lanes(sums[r][1]);
+  }
+}
+
 AVX2 float dot_q4_0_avx2(const BlockQ4_0* w, const ActivationBlock* x, std::int64_t blocks) {
   __m256 sum = _mm256_setzero_ps();
   const __m256i eight = _mm256_set1_epi8(8);
@@ -406,6 +431,13 @@ void integer_dot_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const A
                             std::int64_t blocks, float* out) {
   dot_q4_0_eight_rows(w, row_blocks, x, blocks, out);
 }
+void integer_dot_q8_0_tile(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks,
+                           float* out) {
+  dot_q8_0_tile_avx2(w, x, blocks, out);
+}
+bool has_q8_0_tile() {
+  return cpu_has_avx2();
+}
 void integer_dot_interleaved(const BlockQ4_0x8* group, const ActivationBlock* x,
                              std::int64_t blocks, float* out) {
   if (cpu_has_vnni()) return dot_q4_0_interleaved(group, x, blocks, out);
@@ -427,6 +459,12 @@ void integer_dot_eight_rows(const BlockQ4_0*, std::int64_t, const ActivationBloc
 }
 void integer_dot_interleaved(const BlockQ4_0x8*, const ActivationBlock*, std::int64_t, float*) {
   fail("the integer dot product is not built for this CPU");
+}
+void integer_dot_q8_0_tile(const BlockQ8_0*, const ActivationBlock*, std::int64_t, float*) {
+  fail("the integer dot product is not built for this CPU");
+}
+bool has_q8_0_tile() {
+  return false;
 }
 #endif
 

@@ -74,4 +74,12 @@ void integer_dot_eight_rows(const BlockQ4_0* w, std::int64_t row_blocks, const A
 void integer_dot_interleaved(const BlockQ4_0x8* group, const ActivationBlock* x,
                              std::int64_t blocks, float* out);
 
+// Kernel v2's prefill tile for Q8_0 on AVX2: two weight rows (w and w + blocks) times four rows of
+// x (x, x + blocks, x + 2 · blocks, x + 3 · blocks): out[2 · r + k] = row k of w · row r of x.
+// Each weight block is loaded, made unsigned and its scale converted once for four rows of x,
+// not four times (call only when has_q8_0_tile()).
+void integer_dot_q8_0_tile(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks,
+                           float* out);
+bool has_q8_0_tile();
+
 }  // namespace llama4

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cstdint>
 #include <cstring>
+#include <type_traits>
 #include <vector>
 
 #if defined(__F16C__)
@@ -158,10 +159,30 @@ void integer_linear_kernel(const float* x, const Block* weight, const BlockQ4_0x
     quantize_activations(x + r * in, in, x_blocks.data() + r * blocks);
   const std::int64_t grouped =
       eight_row_groups(weight, interleaved, x_blocks.data(), y, rows, blocks, out);
+  // Prefill of Q8_0: tiles of 2 weight rows x 4 rows of x where the CPU has them, dot products
+  // for the rows and columns left over.
+  const bool tiles = std::is_same_v<Block, BlockQ8_0> && rows >= 4 && has_q8_0_tile();
+  const std::int64_t tiled_rows = tiles ? rows / 4 * 4 : 0;
 #pragma omp parallel for schedule(static) if (rows * in * (out - grouped) > (1 << 16))
-  for (std::int64_t o = grouped; o < out; ++o) {
-    for (std::int64_t r = 0; r < rows; ++r)
-      y[r * out + o] = integer_dot(weight + o * blocks, x_blocks.data() + r * blocks, blocks);
+  for (std::int64_t o = grouped; o < out; o += 2) {
+    const std::int64_t o_end = std::min(o + 2, out);
+    if constexpr (std::is_same_v<Block, BlockQ8_0>) {
+      if (o_end - o == 2) {
+        float tile[8];  // [row of x][row of w]
+        for (std::int64_t r = 0; r < tiled_rows; r += 4) {
+          integer_dot_q8_0_tile(weight + o * blocks, x_blocks.data() + r * blocks, blocks, tile);
+          for (int i = 0; i < 4; ++i) {
+            y[(r + i) * out + o] = tile[2 * i];
+            y[(r + i) * out + o + 1] = tile[2 * i + 1];
+          }
+        }
+      }
+    }
+    for (std::int64_t oo = o; oo < o_end; ++oo) {
+      const std::int64_t first = o_end - o == 2 ? tiled_rows : 0;
+      for (std::int64_t r = first; r < rows; ++r)
+        y[r * out + oo] = integer_dot(weight + oo * blocks, x_blocks.data() + r * blocks, blocks);
+    }
   }
 }
 
