@@ -195,8 +195,9 @@ void integer_linear_kernel(const float* x, const Block* weight, const BlockQ4_0x
 // Without AVX-512, v1 is no good at all: its 16-float vectors are two AVX2 registers each, a 4 x 4
 // tile of them does not fit in AVX2's sixteen, and GCC's code for the byte-to-float conversion at
 // that width is slow: one matrix at 64 rows took 294 ms in Q8_0 against bf16's 39
-// (bench/RESULTS.md, the AVX2 machine). There v2 serves prefill too, one row of x after another
-// while each weight row sits in L1.
+// (bench/RESULTS.md, the AVX2 machine). There v2 serves prefill too: Q8_0 in tiles of 2 weight
+// rows x 4 rows of x (integer_dot_q8_0_tile), Q4_1 one row of x after another while each weight
+// row sits in L1.
 #if defined(__AVX512F__)
 constexpr bool kDequantizingPrefill = true;
 #else
