@@ -24,6 +24,7 @@
 #include "common/finetuning/packed_batches.hpp"
 #include "common/tensors/atomic_file.hpp"
 #include "common/tensors/error.hpp"
+#include "common/tensors/json_document.hpp"
 #include "common/tensors/model_config.hpp"
 #include "common/tensors/regular_file.hpp"
 #include "common/tokenizer/tokenizer.hpp"
@@ -104,10 +105,9 @@ double peak_memory_megabytes() {
 // chunk is a rule about which keys a query sees, not a weight.
 std::string with_attention_chunk_size(const std::string& config_text, std::int64_t chunk,
                                       const fs::path& config_path) {
-  nlohmann::json config = nlohmann::json::parse(config_text, nullptr, /*allow_exceptions=*/false);
-  if (!config.is_object()) fail(config_path, ": not a JSON object");
+  // config_text has passed parse_model_config: an object, with text_config an object if present.
+  nlohmann::json config = parse_json_document(config_text, config_path.string());
   nlohmann::json& text = config.contains("text_config") ? config["text_config"] : config;
-  if (!text.is_object()) fail(config_path, ": text_config is not a JSON object");
   text["attention_chunk_size"] = chunk;
   return config.dump(2) + "\n";
 }
@@ -120,6 +120,7 @@ int finetune(const FinetuneOptions& options) {
   const fs::path base_directory = options.resume && !resume_lora ? *options.resume : options.model;
   const fs::path config_path = base_directory / "config.json";
   std::string config_text = read_regular_file(config_path);
+  ModelConfig config = parse_model_config(config_text, config_path.string());  // names any error
   if (options.attention_chunk_size) {
     if (options.resume)
       fail("--attention-chunk with --resume: the run's config.json holds its chunk");
@@ -128,8 +129,8 @@ int finetune(const FinetuneOptions& options) {
           "--attention-chunk needs full fine-tuning: a LoRA adapter keeps its base model's config");
     config_text =
         with_attention_chunk_size(config_text, *options.attention_chunk_size, config_path);
+    config = parse_model_config(config_text, config_path.string());  // what the output will say
   }
-  const ModelConfig config = parse_model_config(config_text, config_path.string());
   const fs::path tokenizer_path = checkpoint_tokenizer_path(base_directory);
   if (tokenizer_path.empty()) fail(base_directory, " holds no tokenizer (tokenizer.tiktoken)");
   const Tokenizer tokenizer = Tokenizer::load(tokenizer_path);
