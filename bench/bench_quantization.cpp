@@ -1,6 +1,7 @@
 // Chapter 12 benchmarks: the quantized matrix product, kernel by kernel (v1: dequantize to floats
 // in registers; v2: int8 x int8 with AVX-512 VNNI or AVX2, decode only), beside bf16 on the same
-// matrix and this machine's ceilings measured in the same process.
+// matrix (widened to f32, or in bf16 pairs with AVX-512 BF16) and this machine's ceilings
+// measured in the same process.
 //
 //   build/bin/bench_quantization
 //
@@ -16,6 +17,7 @@
 #include "bench/report.hpp"
 #include "common/quantization/block_formats.hpp"
 #include "common/quantization/integer_dot.hpp"
+#include "common/tensors/bfloat16_dot.hpp"
 #include "common/tensors/matmul.hpp"
 #include "common/tensors/tensor.hpp"
 
@@ -55,6 +57,27 @@ void BM_QuantizedLinear(benchmark::State& state, DType format, QuantizedKernel k
   set_quantized_kernel(QuantizedKernel::automatic);
 }
 
+// bf16 weights with each of their kernels (bfloat16_dot.hpp): widened to f32, or multiplied in
+// bf16 pairs by vdpbf16ps with x rounded to bf16. Both layouts: linear's [out, in] and the routed
+// experts' input-major [in, out] (matmul), which the pair kernel must interleave as it loads.
+void BM_Bf16Product(benchmark::State& state, bool input_major, Bf16Kernel kernel) {
+  if (kernel == Bf16Kernel::bf16_pairs && !cpu_has_bf16_pairs()) {
+    state.SkipWithError("no AVX-512 BF16 on this CPU");
+    return;
+  }
+  set_bf16_kernel(kernel);
+  const std::int64_t rows = state.range(0), in = 5120, out = 4096;
+  const Tensor weights =
+      (input_major ? random_weights(in, out) : random_weights(out, in)).to(DType::BF16);
+  const Tensor x = random_weights(rows, in);
+  Tensor y = Tensor::zeros({rows, out});
+  const bench::Stopwatch stopwatch;
+  for (auto _ : state) input_major ? matmul(x, weights, y) : linear(x, weights, y);
+  bench::report_bandwidth(state, static_cast<double>(weights.nbytes()), stopwatch);
+  bench::report_flops(state, 2.0 * static_cast<double>(rows * out * in), stopwatch);
+  set_bf16_kernel(Bf16Kernel::widen_to_float);
+}
+
 constexpr auto kFloat = QuantizedKernel::dequantize_to_float;
 constexpr auto kInteger = QuantizedKernel::integer_dot;
 constexpr auto kEightRows = QuantizedKernel::eight_rows;
@@ -70,6 +93,12 @@ BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v3, DType::Q4_0, kEightRows)->Arg(1);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_0_v4, DType::Q4_0, kInterleaved)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_1_v1, DType::Q4_1, kFloat)->Arg(1)->Arg(64);
 BENCHMARK_CAPTURE(BM_QuantizedLinear, q4_1_v2, DType::Q4_1, kInteger)->Arg(1);
+constexpr auto kWiden = Bf16Kernel::widen_to_float;
+constexpr auto kPairs = Bf16Kernel::bf16_pairs;
+BENCHMARK_CAPTURE(BM_Bf16Product, linear_widen, false, kWiden)->Arg(1)->Arg(64);
+BENCHMARK_CAPTURE(BM_Bf16Product, linear_pairs, false, kPairs)->Arg(1)->Arg(64);
+BENCHMARK_CAPTURE(BM_Bf16Product, matmul_widen, true, kWiden)->Arg(1)->Arg(64);
+BENCHMARK_CAPTURE(BM_Bf16Product, matmul_pairs, true, kPairs)->Arg(1)->Arg(64);
 BENCHMARK(bench::BM_CeilingsAgain)->Iterations(1);
 
 }  // namespace

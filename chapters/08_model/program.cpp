@@ -18,6 +18,7 @@
 #include "common/program/thread_count.hpp"
 #include "common/quantization/block_formats.hpp"
 #include "common/quantization/quantized_checkpoint.hpp"
+#include "common/tensors/bfloat16_dot.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
@@ -118,6 +119,11 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
         ->check(CLI::IsMember({"q8_0", "q4_0", "q4_1"}, CLI::ignore_case))
         ->group(model);
   }
+  app.add_flag("--exact-bf16", o.exact_bf16,
+               "generate with bf16 weights times f32 activations even where the CPU has AVX-512 "
+               "BF16 (by default text and chat there round x to bf16 and use vdpbf16ps, two "
+               "products per lane; modes that measure always keep x exact; chapter 12)")
+      ->group(model);
   command_line
       .add_context_length(o.context_length, "default: max_position_embeddings, at most 4096")
       ->group(model);
@@ -235,7 +241,7 @@ void say_if_the_weights_are_random(const ModelConfig& config) {
 // ---------------------------------------------------------------------------------------------
 // Which mode runs
 
-int run(ProgramOptions options, const SessionFactory& make_session,
+int run(ProgramOptions options, const SessionFactory& make_session, bool gpu,
         const PreflightCheck& preflight) {
   if (preflight) preflight(options);
   // A prompt file is read before anything is loaded: a bad one is reported at once.
@@ -244,6 +250,15 @@ int run(ProgramOptions options, const SessionFactory& make_session,
     options.prompt_file.clear();
   }
   if (options.threads) set_thread_count(*options.threads);
+  // Text and chat: where the CPU has AVX-512 BF16, bf16 weights multiply x rounded to bf16, two
+  // products per lane (chapter 12, bfloat16_dot.hpp). Every mode that measures or compares (the
+  // golden check, dumps, perplexity, multiple choice) keeps x exact, so that its numbers are the
+  // same on every CPU and match the references they are checked against.
+  const bool measures = options.check_golden || !options.dump_logits.empty() ||
+                        !options.dump_activations.empty() || !options.perplexity_file.empty() ||
+                        !options.multiple_choice_file.empty();
+  set_bf16_kernel(gpu || options.exact_bf16 || measures ? Bf16Kernel::widen_to_float
+                                                        : Bf16Kernel::automatic);
   const auto load_start = std::chrono::steady_clock::now();
   Model model = load_model(options);
   const ModelConfig config = model.config();
@@ -281,7 +296,9 @@ int run(ProgramOptions options, const SessionFactory& make_session,
                     ? (options.model_directory.empty() ? "golden tiny" : options.model_directory)
                     : "synthetic " + options.synthetic)
             << ", " << config.num_hidden_layers << " layers, on " << session->device()
-            << ", context " << context << "\n";
+            << ", context " << context
+            << (using_bf16_pairs() ? ", bf16 products in pairs (vdpbf16ps, x rounded to bf16)" : "")
+            << "\n";
   return generate_text(*session, tokenizer, prompt, options, load_seconds);
 }
 
@@ -340,7 +357,7 @@ int run_model_program(int argc, char** argv, const SessionFactory& make_session,
   }
   if (options.model_directory.empty() && options.synthetic.empty() && !options.check_golden)
     options.model_directory = trained_model_dir().string();
-  return run_main([&] { return run(options, make_session, preflight); });
+  return run_main([&] { return run(options, make_session, gpu, preflight); });
 }
 
 }  // namespace llama4

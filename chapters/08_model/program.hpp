@@ -56,6 +56,7 @@ struct ProgramOptions {
   int device = 0;             // --device N (chapter 09)
   bool no_bos = false;        // --no-bos
   std::string quantize;       // --quantize FORMAT (chapter 12; CPU only)
+  bool exact_bf16 = false;    // --exact-bf16: bf16 weights times f32 x, no vdpbf16ps (chapter 12)
 };
 
 using SessionFactory = std::function<std::unique_ptr<InferenceSession>(

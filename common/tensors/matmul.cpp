@@ -8,6 +8,7 @@
 #include <vector>
 
 #include "common/quantization/quantized_matmul.hpp"
+#include "common/tensors/bfloat16_dot.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
@@ -289,7 +290,9 @@ void linear(const Tensor& x, const Tensor& weight, Tensor& y) {
   float* y_data = y.mutable_data<float>();
   const std::int64_t rows = x.dim(0);
   switch (weight.dtype()) {
-    case DType::BF16:
+    case DType::BF16:  // chapter 12: vdpbf16ps where the CPU has it (bfloat16_dot.hpp)
+      if (using_bf16_pairs())
+        return linear_bf16_pairs(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
       return linear_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
     case DType::F16:
       return linear_kernel(x_data, weight.data<float16>(), y_data, rows, in, out);
@@ -318,6 +321,12 @@ void matmul(const Tensor& x, const Tensor& weight, Tensor& y) {
   const std::int64_t rows = x.dim(0);
   switch (weight.dtype()) {
     case DType::BF16:
+      if (using_bf16_pairs() && rows >= kTileRows)  // chapter 12 (bfloat16_dot.hpp)
+        return matmul_bf16_pairs(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
+      if (using_bf16_pairs()) {  // decode: the same rounding of x, then the f32 kernel
+        const std::vector<float> rounded = round_to_bfloat16(x_data, rows * in);
+        return matmul_kernel(rounded.data(), weight.data<bfloat16>(), y_data, rows, in, out);
+      }
       return matmul_kernel(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
     case DType::F16:
       return matmul_kernel(x_data, weight.data<float16>(), y_data, rows, in, out);

@@ -9,6 +9,7 @@
 #include "common/debugging/data_paths.hpp"
 #include "common/model/sampler.hpp"
 #include "common/tensors/bfloat16.hpp"
+#include "common/tensors/bfloat16_dot.hpp"
 #include "common/tensors/safetensors.hpp"
 #include "tests/support/golden_model.hpp"
 #include "tests/support/test_support.hpp"
@@ -205,6 +206,23 @@ TEST(CheckGolden, RefusesAModelOfAnotherShape) {
       run_command(kProgram + " --check-golden --synthetic tiny-202k", true);
   EXPECT_EQ(result.status, 1) << result.output;
   EXPECT_THAT(result.output, HasSubstr("this model has 4 layers, hidden 64, vocab 202048"));
+}
+
+// Chapter 12: text runs with bf16 products in pairs where the CPU has AVX-512 BF16, and says so;
+// --exact-bf16 keeps x exact. (The modes that measure keep it exact always: the --dump-logits
+// tests above match the golden logits to 2e-5, which x rounded to bf16 would miss.)
+TEST(CommandLine, TextUsesBf16PairsWhereTheCpuHasThemAndExactBf16TurnsThemOff) {
+  const std::string says = "bf16 products in pairs";
+  const CommandResult text = run_command(on_tiny() + " --tokens 1,2,3 -n 2", true);
+  EXPECT_EQ(text.status, 0) << text.output;
+  if (cpu_has_bf16_pairs()) {
+    EXPECT_THAT(text.output, HasSubstr(says));
+  } else {
+    EXPECT_THAT(text.output, Not(HasSubstr(says))) << "this CPU has no AVX-512 BF16";
+  }
+  const CommandResult exact = run_command(on_tiny() + " --tokens 1,2,3 -n 2 --exact-bf16", true);
+  EXPECT_EQ(exact.status, 0) << exact.output;
+  EXPECT_THAT(exact.output, Not(HasSubstr(says)));
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -12,7 +12,6 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
-#include <random>
 #include <vector>
 
 #include "common/quantization/block_formats.hpp"
@@ -21,17 +20,12 @@
 #include "common/quantization/repacked_q4_0.hpp"
 #include "common/tensors/matmul.hpp"
 #include "common/tensors/tensor.hpp"
+#include "tests/support/test_support.hpp"
 
 namespace llama4 {
 namespace {
 
-Tensor random_matrix(std::int64_t rows, std::int64_t columns, std::uint32_t seed, float mean = 0) {
-  std::mt19937 random(seed);
-  std::normal_distribution<float> normal(mean, 1.0f);
-  std::vector<float> values(static_cast<std::size_t>(rows * columns));
-  for (float& v : values) v = normal(random);
-  return Tensor::from_values({rows, columns}, values);
-}
+using testing::random_normal_matrix;
 
 // How far kernel v2 may be from the reference at y[r, o]: each block's x rounded to int8 moves
 // each x_j by at most half its step max|x_block| / 127.
@@ -70,8 +64,8 @@ TEST_P(QuantizedKernels, EqualTheProductOfTheDequantizedWeightsOnOddShapes) {
     for (const std::int64_t rows : {1, 2, 3, 4, 5, 9}) {
       for (const std::int64_t out : {1, 3, 5, 8, 17, 24}) {  // v3 takes groups of 8
         for (const std::int64_t in : {32, 96, 160}) {
-          const Tensor x = random_matrix(rows, in, 1);
-          const Tensor weight = random_matrix(out, in, 2, 0.3f).to(format);
+          const Tensor x = random_normal_matrix(rows, in, 1);
+          const Tensor weight = random_normal_matrix(out, in, 2, 0.3f).to(format);
           const Tensor dequantized = weight.to(DType::F32);
           const Tensor ours = linear(x, weight);
           const Tensor reference = linear(x, dequantized);
@@ -102,8 +96,8 @@ TEST_P(QuantizedKernels, EqualTheProductOfTheDequantizedWeightsOnOddShapes) {
 // The bound above must not be so loose that it hides a wrong kernel: on typical data v2's actual
 // error is a small part of it, and far below the size of the outputs.
 TEST_P(QuantizedKernels, DecodeErrorIsSmallAgainstTheOutputs) {
-  const Tensor x = random_matrix(1, 1024, 8);
-  const Tensor weight = random_matrix(64, 1024, 9).to(DType::Q4_0);
+  const Tensor x = random_normal_matrix(1, 1024, 8);
+  const Tensor weight = random_normal_matrix(64, 1024, 9).to(DType::Q4_0);
   const Tensor ours = linear(x, weight), reference = linear(x, weight.to(DType::F32));
   double error = 0, size = 0;
   for (std::int64_t i = 0; i < ours.numel(); ++i) {
@@ -135,7 +129,7 @@ INSTANTIATE_TEST_SUITE_P(Kernels, QuantizedKernels,
 // Kernel v4's copy: record g · blocks + b holds block b of rows 8g..8g+7, scales first; made once
 // per matrix.
 TEST(RepackedQ4_0, HoldsEachGroupsBlocksSideBySideAndIsMadeOnce) {
-  const Tensor weight = random_matrix(16, 96, 4, 0.3f).to(DType::Q4_0);
+  const Tensor weight = random_normal_matrix(16, 96, 4, 0.3f).to(DType::Q4_0);
   const auto* rows = reinterpret_cast<const BlockQ4_0*>(weight.raw_data());
   const std::size_t before = repacked_q4_0_count();
   const BlockQ4_0x8* records = repacked_q4_0(weight);
@@ -153,7 +147,7 @@ TEST(RepackedQ4_0, HoldsEachGroupsBlocksSideBySideAndIsMadeOnce) {
       }
     }
   }
-  EXPECT_THAT([] { repacked_q4_0(random_matrix(12, 32, 5).to(DType::Q4_0)); },
+  EXPECT_THAT([] { repacked_q4_0(random_normal_matrix(12, 32, 5).to(DType::Q4_0)); },
               ::testing::ThrowsMessage<Error>(::testing::HasSubstr("whole groups of eight rows")));
 }
 
@@ -177,8 +171,8 @@ TEST(ActivationBlocks, HoldTheRoundedValuesAndTheirSum) {
 // Large enough for the threads to split the work. Six rows are prefill: v1, or v2 in a build
 // without AVX-512 (then within x's rounding too).
 TEST(QuantizedLinear, EqualsTheReferenceWhenThreadsSplitTheOutputs) {
-  const Tensor x = random_matrix(6, 512, 3);
-  const Tensor weight = random_matrix(300, 512, 4).to(DType::Q4_0);
+  const Tensor x = random_normal_matrix(6, 512, 3);
+  const Tensor weight = random_normal_matrix(300, 512, 4).to(DType::Q4_0);
   const Tensor dequantized = weight.to(DType::F32);
   const Tensor ours = linear(x, weight);
   const Tensor reference = linear(x, dequantized);
@@ -194,10 +188,10 @@ TEST(QuantizedLinear, EqualsTheReferenceWhenThreadsSplitTheOutputs) {
 }
 
 TEST(QuantizedLinear, AMismatchedInputIsAnError) {
-  const Tensor weight = random_matrix(4, 64, 5).to(DType::Q8_0);
-  EXPECT_THROW(linear(random_matrix(2, 32, 6), weight), Error);
+  const Tensor weight = random_normal_matrix(4, 64, 5).to(DType::Q8_0);
+  EXPECT_THROW(linear(random_normal_matrix(2, 32, 6), weight), Error);
   Tensor y = Tensor::zeros({2, 5});
-  EXPECT_THROW(quantized_linear(random_matrix(2, 64, 6), weight, y), Error);
+  EXPECT_THROW(quantized_linear(random_normal_matrix(2, 64, 6), weight, y), Error);
 }
 
 }  // namespace

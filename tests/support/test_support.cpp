@@ -9,6 +9,7 @@
 #include <map>
 #include <memory>
 #include <mutex>
+#include <random>
 #include <sstream>
 
 #include "common/debugging/data_paths.hpp"
@@ -72,6 +73,15 @@ std::string comma_separated(const std::vector<std::int32_t>& ids) {
     list += std::to_string(id);
   }
   return list;
+}
+
+Tensor random_normal_matrix(std::int64_t rows, std::int64_t columns, std::uint32_t seed,
+                            float mean) {
+  std::mt19937 random(seed);
+  std::normal_distribution<float> normal(mean, 1.0f);
+  std::vector<float> values(static_cast<std::size_t>(rows * columns));
+  for (float& v : values) v = normal(random);
+  return Tensor::from_values({rows, columns}, values);
 }
 
 Tensor read_dumped_logits(const std::filesystem::path& path, std::int64_t rows,

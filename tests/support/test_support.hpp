@@ -49,6 +49,10 @@ std::string comma_separated(const std::vector<std::int32_t>& ids);
 // test failure (the returned tensor is then all zeros).
 Tensor read_dumped_logits(const std::filesystem::path& path, std::int64_t rows, std::int64_t vocab);
 
+// A [rows, columns] f32 matrix of N(mean, 1) values from a seeded generator.
+Tensor random_normal_matrix(std::int64_t rows, std::int64_t columns, std::uint32_t seed,
+                            float mean = 0.0f);
+
 // The bytes of a safetensors file with this header text and data section. The 8-byte length
 // prefix is the header's size unless `claimed_header_length` says otherwise (to forge bad files).
 std::string safetensors_bytes(std::string_view header, std::string_view data,
