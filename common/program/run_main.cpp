@@ -5,6 +5,7 @@
 #include <new>
 #include <string_view>
 
+#include "common/program/freed_memory.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {
@@ -19,6 +20,7 @@ int report(std::string_view message, int status) {
 }  // namespace
 
 int run_main(const std::function<int()>& body, int error_status) {
+  keep_freed_memory_for_reuse();
   try {
     return body();
   } catch (const Error& error) {
