@@ -179,10 +179,14 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
   // together, so each key and value row is read from memory once per group instead of once per
   // query head. That is what grouped-query attention is for: in decode, attention's cost is
   // reading the cache, and Scout's 40 query heads share 8 kv heads (5 per group).
+//
+// The units are dealt out round-robin (static, 1), not in two halves: with a causal mask a late
+// token sees more keys than an early one, and halves gave the second thread three times the first
+// one's work in a 384-token prefill (the first then waited for it).
 #pragma omp parallel if (work > (1 << 16))
   {
     std::vector<float> scores;  // [group, visible keys], reused across this thread's work
-#pragma omp for collapse(2) schedule(static)
+#pragma omp for collapse(2) schedule(static, 1)
     // [excerpt attend]
     for (std::int64_t t = start; t < end; ++t) {
       for (std::int64_t g = 0; g < kv_heads_; ++g) {

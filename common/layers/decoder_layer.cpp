@@ -6,7 +6,8 @@ namespace llama4 {
 void add_into(Tensor& a, const Tensor& b) {
   float* out = a.mutable_data<float>();
   const float* in = b.data<float>();
-  for (std::int64_t i = 0; i < a.numel(); ++i) out[i] += in[i];
+  const std::int64_t count = a.numel();  // once: a call in the loop condition runs every time
+  for (std::int64_t i = 0; i < count; ++i) out[i] += in[i];
 }
 
 DecoderLayer::DecoderLayer(const ModelConfig& config, std::int64_t layer,

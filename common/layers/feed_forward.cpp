@@ -9,7 +9,8 @@ void swiglu(Tensor& gate, const Tensor& up) {
   expect_shape(up, gate.shape(), "swiglu up");
   float* g = gate.mutable_data<float>();
   const float* u = up.data<float>();
-  for (std::int64_t i = 0; i < gate.numel(); ++i) g[i] = silu(g[i]) * u[i];
+  const std::int64_t count = gate.numel();
+  for (std::int64_t i = 0; i < count; ++i) g[i] = silu(g[i]) * u[i];
 }
 
 FeedForward FeedForward::load(const Checkpoint& checkpoint, const std::string& prefix,

@@ -105,7 +105,8 @@ Tensor MoeLayer::forward(const Tensor& x, ActivationRecorder* recorder) const {
   }
   // [excerpt resume]
   float* result_data = result.mutable_data<float>();
-  for (std::int64_t i = 0; i < result.numel(); ++i) result_data[i] += routed_data[i];
+  const std::int64_t count = result.numel();  // once: a call in the loop condition runs every time
+  for (std::int64_t i = 0; i < count; ++i) result_data[i] += routed_data[i];
   return result;
 }
 // [end excerpt]
@@ -168,7 +169,7 @@ Tensor MoeLayer::forward_every_expert(const Tensor& x) const {
     }
     const Tensor out = expert(e, scaled);  // zero rows in give exactly zero out: no biases
     const float* out_data = out.data<float>();
-    for (std::int64_t i = 0; i < result.numel(); ++i) result_data[i] += out_data[i];
+    for (std::int64_t i = 0; i < tokens * hidden; ++i) result_data[i] += out_data[i];
   }
   return result;
 }
