@@ -166,15 +166,21 @@ void linear_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
   }
 }
 
-// The input-major product: y[r0..r0+R-1, c0..c0+16V-1] = x[r0.., :] · W[:, c0..c0+16V-1]. Row i of
-// W is contiguous, so the kernel walks down W one row at a time, loading V vectors of it and adding
-// x[r, i] times them into R x V accumulators kept in registers. Prefill uses 4 x kTileWidth tiles
-// (4 rows, 4 or 3 vectors of columns): each weight vector is loaded once and used four times.
+// The input-major product: y[r0..r0+R-1, c0..c0+16V-1] += x[r0.., i0:i1] · W[i0:i1, c0..c0+16V-1]
+// (set, not added, when i0 is 0). Row i of W is contiguous, so the kernel walks down W one row at
+// a time, loading V vectors of it and adding x[r, i] times them into R x V accumulators kept in
+// registers. Prefill uses 4 x kTileWidth tiles (4 rows, 4 or 3 vectors of columns): each weight
+// vector is loaded once and used four times.
 template <int R, int V, class Weight>
 void matmul_tile(const float* x, const Weight* weight, float* y, std::int64_t in, std::int64_t out,
-                 std::int64_t r0, std::int64_t c0) {
+                 std::int64_t r0, std::int64_t c0, std::int64_t i0, std::int64_t i1) {
   FloatVector accumulator[R][V] = {};
-  for (std::int64_t i = 0; i < in; ++i) {
+  if (i0 > 0) {
+    for (int a = 0; a < R; ++a)
+      for (int v = 0; v < V; ++v)
+        accumulator[a][v] = load_vector(y + (r0 + a) * out + c0 + v * kVectorLanes);
+  }
+  for (std::int64_t i = i0; i < i1; ++i) {
     FloatVector w[V];
     for (int v = 0; v < V; ++v) w[v] = load_vector(weight + i * out + c0 + v * kVectorLanes);
     for (int a = 0; a < R; ++a) {
@@ -189,6 +195,11 @@ void matmul_tile(const float* x, const Weight* weight, float* y, std::int64_t in
     }
   }
 }
+
+// Rows of W per pass in prefill. A row of W is out · 2 bytes (bf16), 8 KiB for 4096 columns, so
+// every row of a column group lies on its own 4 KiB page; walking all of W's rows for each tile of
+// x missed the TLB at every row. 128 rows at a time, then the next 128, fit it.
+constexpr std::int64_t kChunkRows = 128;
 
 // Decode (fewer than 4 rows of x): the threads split the ROWS of W, the input dimension, instead of
 // its columns. Each thread then reads one contiguous slab of W from start to end, the access
@@ -242,7 +253,8 @@ void matmul_decode_kernel(const float* x, const Weight* weight, float* y, std::i
 }
 
 // y[r, :] = sum_i x[r, i] * W[i, :]. Threads split the output columns into groups of kTileWidth
-// vectors; each group goes through register tiles, 4 rows at a time, then one at a time. Columns
+// vectors; each group takes W's rows kChunkRows at a time, and for each chunk goes through register
+// tiles of x, 4 rows at a time, then one at a time, adding into y. Columns
 // past the last whole vector (out % kVectorLanes) are summed one by one. Fewer than 4 rows: the
 // decode kernel.
 template <class Weight>
@@ -257,16 +269,19 @@ void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
   for (std::int64_t group = 0; group < groups; ++group) {
     const std::int64_t first_vector = group * group_vectors;
     const std::int64_t c0 = first_vector * kVectorLanes;
-    if (vectors - first_vector < group_vectors) {  // the last, partial group: a vector at a time
-      for (std::int64_t v = first_vector; v < vectors; ++v) {
-        for (std::int64_t r = 0; r < rows; ++r)
-          matmul_tile<1, 1>(x, weight, y, in, out, r, v * kVectorLanes);
+    for (std::int64_t i0 = 0; i0 < in; i0 += kChunkRows) {
+      const std::int64_t i1 = std::min(in, i0 + kChunkRows);
+      if (vectors - first_vector < group_vectors) {  // the last, partial group: vector by vector
+        for (std::int64_t v = first_vector; v < vectors; ++v) {
+          for (std::int64_t r = 0; r < rows; ++r)
+            matmul_tile<1, 1>(x, weight, y, in, out, r, v * kVectorLanes, i0, i1);
+        }
+      } else {
+        for (std::int64_t r = 0; r < tiled_rows; r += kTileRows)
+          matmul_tile<kTileRows, kTileWidth>(x, weight, y, in, out, r, c0, i0, i1);
+        for (std::int64_t r = tiled_rows; r < rows; ++r)
+          matmul_tile<1, kTileWidth>(x, weight, y, in, out, r, c0, i0, i1);
       }
-    } else {
-      for (std::int64_t r = 0; r < tiled_rows; r += kTileRows)
-        matmul_tile<kTileRows, kTileWidth>(x, weight, y, in, out, r, c0);
-      for (std::int64_t r = tiled_rows; r < rows; ++r)
-        matmul_tile<1, kTileWidth>(x, weight, y, in, out, r, c0);
     }
   }
   for (std::int64_t c = vectors * kVectorLanes; c < out; ++c) {

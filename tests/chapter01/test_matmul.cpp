@@ -72,6 +72,7 @@ INSTANTIATE_TEST_SUITE_P(
                       std::make_tuple(3, 5, 7, DType::BF16),
                       std::make_tuple(17, 33, 300, DType::BF16),
                       std::make_tuple(20, 130, 257, DType::F32),
+                      std::make_tuple(9, 300, 70, DType::BF16),  // 3 chunks of W's rows
                       std::make_tuple(2, 40, 513, DType::F16),
                       std::make_tuple(33, 64, 31, DType::BF16)),
     [](const ::testing::TestParamInfo<MatmulSizes::ParamType>& case_info) {
