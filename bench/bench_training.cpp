@@ -19,10 +19,10 @@
 
 #include "bench/ceilings.hpp"
 #include "bench/report.hpp"
+#include "common/program/keep_freed_memory.hpp"
 #include "common/tensors/model_config.hpp"
 #include "common/training/adamw.hpp"
 #include "common/training/initialization.hpp"
-#include "common/training/keep_freed_memory.hpp"
 #include "common/training/trainable_model.hpp"
 
 namespace llama4 {

@@ -7,12 +7,10 @@
 #include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/tensors/error.hpp"
-#include "common/training/keep_freed_memory.hpp"
 
 namespace llama4 {
 
 int run_training_program(int argc, char** argv, Communicator& communicator) {
-  llama4::keep_freed_memory_for_reuse();  // a third faster: see the header
   using llama4::integer_in;
   using llama4::number_in;
   llama4::TrainOptions options;

@@ -11,10 +11,8 @@
 #include "common/program/command_line.hpp"
 #include "common/program/run_main.hpp"
 #include "common/tensors/error.hpp"
-#include "common/training/keep_freed_memory.hpp"
 
 int main(int argc, char** argv) {
-  llama4::keep_freed_memory_for_reuse();
   using llama4::integer_in;
   using llama4::number_in;
   llama4::FinetuneOptions options;

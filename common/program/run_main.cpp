@@ -5,7 +5,7 @@
 #include <new>
 #include <string_view>
 
-#include "common/program/freed_memory.hpp"
+#include "common/program/keep_freed_memory.hpp"
 #include "common/tensors/error.hpp"
 
 namespace llama4 {

@@ -16,8 +16,8 @@
 // Standard output is flushed first, so what was printed before the error stays in order. Messages
 // go through printable(): a tensor name holding terminal escape codes is shown, not obeyed.
 //
-// Before `body` runs, keep_freed_memory_for_reuse() (freed_memory.hpp): activations freed by one
-// layer are reused by the next instead of being faulted in afresh.
+// Before `body` runs, keep_freed_memory_for_reuse() (keep_freed_memory.hpp): activations freed by
+// one layer are reused by the next instead of being faulted in afresh.
 #pragma once
 
 #include <functional>

@@ -9,8 +9,10 @@
 //
 // 32 multiply-adds per instruction instead of 16, and no widening. The price: the activation x
 // must be bf16 too, so it is rounded once per call (relative error at most 2^-9 per element, the
-// error bf16 weights already carry), and the two products of a pair are summed before they reach
-// the f32 accumulator. llama.cpp rounds activations the same way for bf16 weights.
+// error bf16 weights already carry). The product of two bf16 numbers is exact in f32, and the lane
+// adds its two products in turn (the odd one, then the even one), so the rest is f32 arithmetic
+// in an order of its own (and with subnormal inputs read as zero, which only values below about
+// 1e-38 notice). llama.cpp rounds activations the same way for bf16 weights.
 //
 // Pairs run along the input dimension. For linear's [out, in] weights a pair is two neighbours in
 // a row, as stored. For matmul's input-major [in, out] weights the two values of a pair sit in two
