@@ -168,6 +168,24 @@ TEST(ActivationBlocks, HoldTheRoundedValuesAndTheirSum) {
   EXPECT_EQ(blocks[1].values[31], 127);  // block 1: 6 .. 21.5, the largest on 127
 }
 
+// Halves round away from zero (llama.cpp's roundf), and a value just below a half rounds down: the
+// block's largest value is 127, so its scale is 1 and x is what gets rounded.
+TEST(ActivationBlocks, RoundHalvesAwayFromZeroAsLlamaCppDoes) {
+  std::vector<float> x(32, 0.0f);
+  const float cases[] = {127.0f,      0.5f,         -0.5f,      1.5f,        -2.5f, 126.5f,
+                         0.49999997f, -0.49999997f, 2.4999998f, -126.49999f, 3.0f,  -0.0f};
+  for (std::size_t j = 0; j < std::size(cases); ++j) x[j] = cases[j];
+  ActivationBlock block;
+  quantize_activations(x.data(), 32, &block);
+  ASSERT_EQ(block.scale, 1.0f);
+  int sum = 0;
+  for (std::size_t j = 0; j < 32; ++j) {
+    EXPECT_EQ(block.values[j], std::lround(x[j])) << "x = " << x[j];
+    sum += block.values[j];
+  }
+  EXPECT_EQ(block.sum, sum);
+}
+
 // Large enough for the threads to split the work. Six rows are prefill: v1, or v2 in a build
 // without AVX-512 (then within x's rounding too).
 TEST(QuantizedLinear, EqualsTheReferenceWhenThreadsSplitTheOutputs) {
