@@ -118,12 +118,12 @@ void add_options(CommandLine& command_line, ProgramOptions& o, bool gpu) {
         ->option_text("FORMAT")
         ->check(CLI::IsMember({"q8_0", "q4_0", "q4_1"}, CLI::ignore_case))
         ->group(model);
+    app.add_flag("--exact-bf16", o.exact_bf16,
+                 "generate with bf16 weights times f32 activations even where the CPU has "
+                 "AVX-512 BF16 (by default text and chat there round x to bf16 and use vdpbf16ps, "
+                 "two products per lane; modes that measure always keep x exact; chapter 12)")
+        ->group(model);
   }
-  app.add_flag("--exact-bf16", o.exact_bf16,
-               "generate with bf16 weights times f32 activations even where the CPU has AVX-512 "
-               "BF16 (by default text and chat there round x to bf16 and use vdpbf16ps, two "
-               "products per lane; modes that measure always keep x exact; chapter 12)")
-      ->group(model);
   command_line
       .add_context_length(o.context_length, "default: max_position_embeddings, at most 4096")
       ->group(model);
