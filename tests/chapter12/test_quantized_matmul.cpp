@@ -12,6 +12,7 @@
 #include <algorithm>
 #include <cmath>
 #include <cstring>
+#include <limits>
 #include <vector>
 
 #include "common/quantization/block_formats.hpp"
@@ -184,6 +185,20 @@ TEST(ActivationBlocks, RoundHalvesAwayFromZeroAsLlamaCppDoes) {
     sum += block.values[j];
   }
   EXPECT_EQ(block.sum, sum);
+}
+
+// A NaN in x (a broken model upstream) must not be undefined behaviour in the cast to int8: it
+// takes no part in the scale and comes out as 127; the other values are quantized as usual.
+TEST(ActivationBlocks, ANaNIsClampedNotCastBlindly) {
+  std::vector<float> x(32, 1.0f);
+  x[3] = std::numeric_limits<float>::quiet_NaN();
+  x[5] = -127.0f;
+  ActivationBlock block;
+  quantize_activations(x.data(), 32, &block);
+  EXPECT_EQ(block.scale, 1.0f);
+  EXPECT_EQ(block.values[3], 127);
+  EXPECT_EQ(block.values[5], -127);
+  EXPECT_EQ(block.values[0], 1);
 }
 
 // Large enough for the threads to split the work. Six rows are prefill: v1, or v2 in a build
