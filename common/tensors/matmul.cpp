@@ -196,11 +196,6 @@ void matmul_tile(const float* x, const Weight* weight, float* y, std::int64_t in
   }
 }
 
-// Rows of W per pass in prefill. A row of W is out · 2 bytes (bf16), 8 KiB for 4096 columns, so
-// every row of a column group lies on its own 4 KiB page; walking all of W's rows for each tile of
-// x missed the TLB at every row. 128 rows at a time, then the next 128, fit it.
-constexpr std::int64_t kChunkRows = 128;
-
 // Decode (fewer than 4 rows of x): the threads split the ROWS of W, the input dimension, instead of
 // its columns. Each thread then reads one contiguous slab of W from start to end, the access
 // pattern memory serves fastest, adding x[r, i] · W[i, :] for its rows i into its own partial copy
@@ -253,8 +248,8 @@ void matmul_decode_kernel(const float* x, const Weight* weight, float* y, std::i
 }
 
 // y[r, :] = sum_i x[r, i] * W[i, :]. Threads split the output columns into groups of kTileWidth
-// vectors; each group takes W's rows kChunkRows at a time, and for each chunk goes through register
-// tiles of x, 4 rows at a time, then one at a time, adding into y. Columns
+// vectors; each group takes W's rows kMatmulChunkRows at a time (matmul.hpp), and for each chunk
+// goes through register tiles of x, 4 rows at a time, then one at a time, adding into y. Columns
 // past the last whole vector (out % kVectorLanes) are summed one by one. Fewer than 4 rows: the
 // decode kernel.
 template <class Weight>
@@ -269,8 +264,8 @@ void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
   for (std::int64_t group = 0; group < groups; ++group) {
     const std::int64_t first_vector = group * group_vectors;
     const std::int64_t c0 = first_vector * kVectorLanes;
-    for (std::int64_t i0 = 0; i0 < in; i0 += kChunkRows) {
-      const std::int64_t i1 = std::min(in, i0 + kChunkRows);
+    for (std::int64_t i0 = 0; i0 < in; i0 += kMatmulChunkRows) {
+      const std::int64_t i1 = std::min(in, i0 + kMatmulChunkRows);
       if (vectors - first_vector < group_vectors) {  // the last, partial group: vector by vector
         for (std::int64_t v = first_vector; v < vectors; ++v) {
           for (std::int64_t r = 0; r < rows; ++r)
@@ -336,9 +331,10 @@ void matmul(const Tensor& x, const Tensor& weight, Tensor& y) {
   const std::int64_t rows = x.dim(0);
   switch (weight.dtype()) {
     case DType::BF16:
-      if (using_bf16_pairs() && rows >= kTileRows)  // chapter 12 (bfloat16_dot.hpp)
-        return matmul_bf16_pairs(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
-      if (using_bf16_pairs()) {  // decode: the same rounding of x, then the f32 kernel
+      if (using_bf16_pairs()) {  // chapter 12 (bfloat16_dot.hpp)
+        if (rows >= kTileRows)
+          return matmul_bf16_pairs(x_data, weight.data<bfloat16>(), y_data, rows, in, out);
+        // Decode: the same rounding of x, then the f32 kernel (the pairs lost there).
         const std::vector<float> rounded = round_to_bfloat16(x_data, rows * in);
         return matmul_kernel(rounded.data(), weight.data<bfloat16>(), y_data, rows, in, out);
       }

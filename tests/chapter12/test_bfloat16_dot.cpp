@@ -81,8 +81,8 @@ TEST_F(Bf16Pairs, MatmulEqualsTheProductOfXRoundedToBfloat16OnOddShapes) {
 }
 
 // Large enough for the threads to split the work, and for matmul's prefill to take W in more
-// than one chunk of rows (kChunkRows = 128). Decode rows of matmul take matmul.cpp's f32 kernel on
-// x rounded to bf16: the same bound holds.
+// than one chunk of rows (kMatmulChunkRows = 128). Decode rows of matmul take matmul.cpp's f32
+// kernel on x rounded to bf16: the same bound holds.
 TEST_F(Bf16Pairs, AgreeOnShapesThatRunOnSeveralThreads) {
   for (const std::int64_t rows : {1, 3, 6}) {
     const Tensor x = random_normal_matrix(rows, 301, 5);
