@@ -4,9 +4,10 @@
 // there).
 //
 // The cache of one layer is two device arrays, keys and values, each [slots, kv_heads, head_dim]
-// f32, the CPU's layout. Position p lives in slot p for a global layer and in slot p mod C for a
-// chunked one (a ring of one chunk, C = chunk_size). gpu/kv_cache.hpp owns the arrays and the
-// position bookkeeping; these functions are the kernels.
+// f32 (position-major; the CPU's is head-major: gpu/kv_cache.hpp says why). Position p lives in
+// slot p for a global layer and in slot p mod C for a chunked one (a ring of one chunk, C =
+// chunk_size). gpu/kv_cache.hpp owns the arrays and the position bookkeeping; these functions are
+// the kernels.
 //
 // Pointers are device memory; the functions return once the kernel is queued.
 #pragma once

@@ -1,13 +1,16 @@
 // The KV cache of one attention layer, in GPU memory: the twin of common/layers/kv_cache.hpp, with
-// the same layout and the same rules (read that first).
+// the same rules (read that first) and one difference, the layout:
 //
-//   keys, values: [slots, kv_heads, head_dim] f32 each
+//   keys, values: [slots, kv_heads, head_dim] f32 each (position-major; the CPU's is head-major)
 //   global layer:  slots = context length, position p in slot p
 //   chunked layer: slots = min(context length, chunk size C), a ring: position p in slot p mod C
 //
-// Keys are stored after RoPE and QK norm, values as projected. The bookkeeping (which position
-// comes next, what a query may see) is plain host code here; only the copy into the slots is a
-// kernel (gpu::kv_cache_write in gpu/attention.hpp).
+// The CPU went head-major because a CPU core reads one kv head's keys as a stream, and streams are
+// what its prefetcher serves. On the GPU many threads read a key's head_dim floats together, each
+// 512-byte slice in one go wherever it lies, so the projections' own order is kept and written
+// with one copy per position. Keys are stored after RoPE and QK norm, values as projected. The
+// bookkeeping (which position comes next, what a query may see) is plain host code here; only the
+// copy into the slots is a kernel (gpu::kv_cache_write in gpu/attention.hpp).
 #pragma once
 
 #include <cstdint>

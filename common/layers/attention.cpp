@@ -159,7 +159,6 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
                             const LayerKVCache& cache, Tensor& context, Tensor* probabilities,
                             std::int64_t first_position) const {
   const std::int64_t group = heads_ / kv_heads_;  // query heads per kv head
-  const std::int64_t row = kv_heads_ * head_dim_;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim_));
   const float* q_data = q.data<float>();
   float* context_data = context.mutable_data<float>();
@@ -167,11 +166,16 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
   const std::int64_t total_keys = probabilities ? probabilities->dim(2) : 0;
   const std::int64_t tokens = q.dim(0);
   // Every query of this piece sees keys from the same first position (0, or its chunk's start), so
-  // the key/value rows are fetched and range-checked once, before the threads start: an exception
-  // must never escape an OpenMP parallel region.
+  // each kv head's key/value rows are fetched and range-checked once, before the threads start: an
+  // exception must never escape an OpenMP parallel region.
   const std::int64_t first = cache.first_visible(first_position + start);
-  const float* keys = cache.keys(first, first_position + end - 1);      // [.., kv_heads, D]
-  const float* values = cache.values(first, first_position + end - 1);  // [.., kv_heads, D]
+  const std::int64_t last = first_position + end - 1;
+  std::vector<const float*> head_keys(static_cast<std::size_t>(kv_heads_));    // each [.., D]
+  std::vector<const float*> head_values(static_cast<std::size_t>(kv_heads_));  // each [.., D]
+  for (std::int64_t g = 0; g < kv_heads_; ++g) {
+    head_keys[static_cast<std::size_t>(g)] = cache.keys(g, first, last);
+    head_values[static_cast<std::size_t>(g)] = cache.values(g, first, last);
+  }
 
   // Parallel only when there is enough work: queries x keys x head_dim multiply-adds (twice).
   const std::int64_t work = (end - start) * heads_ * (first_position + end - first) * head_dim_;
@@ -193,19 +197,18 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
         const std::int64_t position = first_position + t;
         const std::int64_t count = position - first + 1;  // visible keys: first..position
         const float* queries = q_data + (t * heads_ + g * group) * head_dim_;  // [group, D]
+        const float* keys = head_keys[static_cast<std::size_t>(g)];            // [count, D]
+        const float* values = head_values[static_cast<std::size_t>(g)];        // [count, D]
         scores.resize(static_cast<std::size_t>(group * count));
 
         // s[i, j] = q_i · k_j / √D for the group's query heads i, key by key.
         for (std::int64_t j = 0; j < count; ++j) {
-          const float* key = keys + j * row + g * head_dim_;
+          const float* key = keys + j * head_dim_;
           for (std::int64_t i = 0; i < group; ++i) {
-            const float* query = queries + i * head_dim_;
-            float dot = 0.0f;
-            // `omp simd reduction` lets the compiler add in vector lanes, in an order other than
-            // d = 0, 1, 2, ...: without it a float sum is one long chain of dependent adds.
-#pragma omp simd reduction(+ : dot)
-            for (std::int64_t d = 0; d < head_dim_; ++d) dot += query[d] * key[d];
-            scores[static_cast<std::size_t>(i * count + j)] = dot * scale;
+            // dot (matmul.hpp) adds in vector lanes, in an order other than d = 0, 1, 2, ...: a
+            // float sum in that order is one long chain of dependent adds.
+            scores[static_cast<std::size_t>(i * count + j)] =
+                dot(queries + i * head_dim_, key, head_dim_) * scale;
           }
         }
 
@@ -225,7 +228,7 @@ void AttentionLayer::attend(const Tensor& q, std::int64_t start, std::int64_t en
         float* out = context_data + (t * heads_ + g * group) * head_dim_;  // [group, D]
         std::fill_n(out, group * head_dim_, 0.0f);
         for (std::int64_t j = 0; j < count; ++j) {
-          const float* value = values + j * row + g * head_dim_;
+          const float* value = values + j * head_dim_;
           for (std::int64_t i = 0; i < group; ++i) {
             const float p = scores[static_cast<std::size_t>(i * count + j)];
             float* out_head = out + i * head_dim_;

@@ -31,13 +31,14 @@ std::uint64_t LayerKVCache::bytes_needed(std::int64_t kv_heads, std::int64_t hea
 
 LayerKVCache::LayerKVCache(std::int64_t kv_heads, std::int64_t head_dim, std::int64_t capacity,
                            std::optional<std::int64_t> chunk_size)
-    : capacity_(capacity), chunk_size_(chunk_size) {
+    : kv_heads_(kv_heads), head_dim_(head_dim), capacity_(capacity), chunk_size_(chunk_size) {
   const std::uint64_t bytes = bytes_needed(kv_heads, head_dim, capacity, chunk_size);
-  row_size_ = kv_heads * head_dim;  // cannot overflow: bytes_needed multiplied it without overflow
   slots_ = chunk_size ? std::min(capacity, *chunk_size) : capacity;
+  // Cannot overflow: bytes_needed multiplied the same sizes without overflow.
+  const auto count = static_cast<std::size_t>(kv_heads_ * slots_ * head_dim_);
   try {
-    keys_.resize(static_cast<std::size_t>(slots_ * row_size_));
-    values_.resize(static_cast<std::size_t>(slots_ * row_size_));
+    keys_.resize(count);
+    values_.resize(count);
   } catch (const std::bad_alloc&) {
     fail("out of memory: a KV cache of ", slots_, " positions needs ", bytes, " bytes (",
          static_cast<double>(bytes) / 1e9, " GB) for one layer; use a shorter context (--ctx)");
@@ -58,10 +59,12 @@ void LayerKVCache::append(std::int64_t position, const float* key, const float* 
     fail("KV cache: position ", position, " is past the context length ", capacity_);
   }
   const std::int64_t slot = slot_of(position);
-  std::memcpy(keys_.data() + slot * row_size_, key,
-              static_cast<std::size_t>(row_size_) * sizeof(float));
-  std::memcpy(values_.data() + slot * row_size_, value,
-              static_cast<std::size_t>(row_size_) * sizeof(float));
+  const auto row_bytes = static_cast<std::size_t>(head_dim_) * sizeof(float);
+  for (std::int64_t head = 0; head < kv_heads_; ++head) {
+    const std::int64_t at = (head * slots_ + slot) * head_dim_;  // [head, slot, :]
+    std::memcpy(keys_.data() + at, key + head * head_dim_, row_bytes);
+    std::memcpy(values_.data() + at, value + head * head_dim_, row_bytes);
+  }
   ++next_position_;
 }
 
@@ -71,7 +74,11 @@ std::int64_t LayerKVCache::first_visible(std::int64_t position) const {
 }
 // [end excerpt]
 
-void LayerKVCache::check_range(std::int64_t first, std::int64_t last) const {
+std::int64_t LayerKVCache::offset_of(std::int64_t head, std::int64_t first,
+                                     std::int64_t last) const {
+  if (head < 0 || head >= kv_heads_) {
+    fail("KV cache: kv head ", head, " does not exist (there are ", kv_heads_, ")");
+  }
   if (first < 0 || last < first || last >= next_position_ || first < next_position_ - slots_) {
     fail("KV cache: positions ", first, "..", last, " are not all in the cache (it holds ",
          std::max<std::int64_t>(0, next_position_ - slots_), "..", next_position_ - 1, ")");
@@ -79,16 +86,15 @@ void LayerKVCache::check_range(std::int64_t first, std::int64_t last) const {
   if (slot_of(last) - slot_of(first) != last - first) {
     fail("KV cache: positions ", first, "..", last, " cross a chunk boundary");
   }
+  return (head * slots_ + slot_of(first)) * head_dim_;
 }
 
-const float* LayerKVCache::keys(std::int64_t first, std::int64_t last) const {
-  check_range(first, last);
-  return keys_.data() + slot_of(first) * row_size_;
+const float* LayerKVCache::keys(std::int64_t head, std::int64_t first, std::int64_t last) const {
+  return keys_.data() + offset_of(head, first, last);
 }
 
-const float* LayerKVCache::values(std::int64_t first, std::int64_t last) const {
-  check_range(first, last);
-  return values_.data() + slot_of(first) * row_size_;
+const float* LayerKVCache::values(std::int64_t head, std::int64_t first, std::int64_t last) const {
+  return values_.data() + offset_of(head, first, last);
 }
 
 }  // namespace llama4

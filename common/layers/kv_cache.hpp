@@ -16,6 +16,14 @@
 //     of 8192 slots and 36 layers of 10 million.
 //
 // Positions must arrive in order (0, 1, 2, ...), as prefill and decode produce them.
+//
+// The layout is head-major: [kv_heads, slots, head_dim], so that one kv head's keys for positions
+// first..last are one contiguous run of memory. Attention works one kv head at a time (each group
+// of query heads shares one), and in decode its whole cost is reading that run. Position-major
+// ([slots, kv_heads, head_dim], the order the projections produce) would make it read 512 bytes
+// (Scout: 128 floats) out of every 4 KiB row, one slice per key, which the hardware prefetcher
+// follows badly: decoding 600 tokens after a 128-token prompt (the 1b model in Q8_0) ran at 40.5
+// tok/s with that layout and 49.8 with this one (bench/RESULTS.md, chapter 06).
 #pragma once
 
 #include <cstdint>
@@ -35,19 +43,20 @@ class LayerKVCache {
   static std::uint64_t bytes_needed(std::int64_t kv_heads, std::int64_t head_dim,
                                     std::int64_t capacity, std::optional<std::int64_t> chunk_size);
 
-  // Stores the key and value rows ([kv_heads * head_dim] each) of `position`, which must be
-  // next_position(). A chunked cache overwrites the slot of a position from an earlier chunk.
+  // Stores the key and value rows ([kv_heads, head_dim] each, as the projections make them) of
+  // `position`, which must be next_position(): each kv head's slice goes to its own part of the
+  // cache. A chunked cache overwrites the slot of a position from an earlier chunk.
   void append(std::int64_t position, const float* key, const float* value);
 
   // The first position a query at `position` may attend to: 0 for global layers, the start of the
   // query's chunk for chunked layers.
   std::int64_t first_visible(std::int64_t position) const;
 
-  // The key (value) rows of positions first..last, contiguous: [last - first + 1, kv_heads,
+  // kv head `head`'s keys (values) of positions first..last, contiguous: [last - first + 1,
   // head_dim]. They are contiguous because a query's visible range never wraps around the ring: it
   // starts at a chunk boundary, which is slot 0. All of first..last must still be in the cache.
-  const float* keys(std::int64_t first, std::int64_t last) const;
-  const float* values(std::int64_t first, std::int64_t last) const;
+  const float* keys(std::int64_t head, std::int64_t first, std::int64_t last) const;
+  const float* values(std::int64_t head, std::int64_t first, std::int64_t last) const;
 
   std::int64_t next_position() const { return next_position_; }
   std::int64_t slots() const { return slots_; }
@@ -56,15 +65,16 @@ class LayerKVCache {
 
  private:
   std::int64_t slot_of(std::int64_t position) const;
-  void check_range(std::int64_t first, std::int64_t last) const;
+  // The offset of `head`'s row for position `first`, once head and range are checked.
+  std::int64_t offset_of(std::int64_t head, std::int64_t first, std::int64_t last) const;
 
-  std::int64_t row_size_;  // kv_heads * head_dim
+  std::int64_t kv_heads_, head_dim_;
   std::int64_t capacity_;
   std::optional<std::int64_t> chunk_size_;
   std::int64_t slots_;
   std::int64_t next_position_ = 0;
-  std::vector<float> keys_;    // [slots, kv_heads, head_dim]
-  std::vector<float> values_;  // [slots, kv_heads, head_dim]
+  std::vector<float> keys_;    // [kv_heads, slots, head_dim]
+  std::vector<float> values_;  // [kv_heads, slots, head_dim]
 };
 
 }  // namespace llama4

@@ -82,10 +82,22 @@ inline FloatVector load_vector(const float16* source) {  // no vector shortcut f
   return v;
 }
 
+// The sum of a vector's lanes: add the upper half of the lanes to the lower half until one lane
+// is left, 4 dependent adds for 16 lanes where a loop over the lanes makes 15. It counts where the
+// vectors are short: attention's q · k is 128 floats, and the loop cost as much as the
+// multiply-adds.
 inline float sum_lanes(FloatVector v) {
-  float sum = 0.0f;
-  for (int l = 0; l < kVectorLanes; ++l) sum += v[l];
-  return sum;
+  using EightLanes = float __attribute__((vector_size(32)));
+  using FourLanes = float __attribute__((vector_size(16)));
+#if defined(__AVX512F__)
+  const EightLanes eight = __builtin_shufflevector(v, v, 0, 1, 2, 3, 4, 5, 6, 7) +
+                           __builtin_shufflevector(v, v, 8, 9, 10, 11, 12, 13, 14, 15);
+#else
+  const EightLanes eight = v;  // kVectorLanes is 8 without AVX-512
+#endif
+  const FourLanes four = __builtin_shufflevector(eight, eight, 0, 1, 2, 3) +
+                         __builtin_shufflevector(eight, eight, 4, 5, 6, 7);
+  return (four[0] + four[2]) + (four[1] + four[3]);
 }
 
 // [excerpt dot]
@@ -160,7 +172,7 @@ void linear_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
     }
     for (std::int64_t oo = o; oo < o_end; ++oo) {
       for (std::int64_t r = full_tile ? tiled_rows : 0; r < rows; ++r) {
-        y[r * out + oo] = dot(x + r * in, weight + oo * in, in);
+        y[r * out + oo] = dot<Weight>(x + r * in, weight + oo * in, in);
       }
     }
   }
@@ -289,6 +301,10 @@ void matmul_kernel(const float* x, const Weight* weight, float* y, std::int64_t 
 }
 
 }  // namespace
+
+float dot(const float* a, const float* b, std::int64_t n) {
+  return dot<float>(a, b, n);
+}
 
 void linear(const Tensor& x, const Tensor& weight, Tensor& y) {
   if (weight.rank() != 2) fail("linear: weight ", shape_string(weight.shape()), " is not a matrix");

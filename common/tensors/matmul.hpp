@@ -35,4 +35,8 @@ inline constexpr std::int64_t kMatmulChunkRows = 128;
 void matmul(const Tensor& x, const Tensor& weight, Tensor& y);
 Tensor matmul(const Tensor& x, const Tensor& weight);
 
+// Σ_i a[i] · b[i] over n floats, in f32: the kernel of every decode product above, also what
+// attention's scores q · k are made of.
+float dot(const float* a, const float* b, std::int64_t n);
+
 }  // namespace llama4

@@ -6,6 +6,7 @@
 #include <vector>
 
 #include "common/tensors/error.hpp"
+#include "common/tensors/matmul.hpp"
 
 namespace llama4 {
 namespace {
@@ -43,13 +44,6 @@ void check_shapes(const AttentionShape& s, const Tensor& q, const Tensor& k, con
 std::int64_t first_visible(const AttentionShape& s, std::int64_t b, std::int64_t i) {
   const std::int64_t position = document_position(s, b, i);
   return i - (s.chunk_size ? position % *s.chunk_size : position);
-}
-
-float dot(const float* a, const float* b, std::int64_t n) {
-  float sum = 0.0f;
-#pragma omp simd reduction(+ : sum)
-  for (std::int64_t d = 0; d < n; ++d) sum += a[d] * b[d];
-  return sum;
 }
 
 }  // namespace

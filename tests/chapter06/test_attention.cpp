@@ -182,13 +182,45 @@ TEST(KVCache, RingOverwritesThePreviousChunk) {
     cache.append(p, row, row);
   }
   EXPECT_EQ(cache.first_visible(5), 4);
-  EXPECT_EQ(cache.keys(4, 5)[0], 4.0f);
-  EXPECT_EQ(cache.keys(4, 5)[2], 5.0f);
-  EXPECT_EQ(cache.keys(2, 3)[0], 2.0f);  // still in the ring: slots 2, 3 were not overwritten yet
-  EXPECT_THAT([&] { cache.keys(1, 1); },
+  EXPECT_EQ(cache.keys(0, 4, 5)[0], 4.0f);
+  EXPECT_EQ(cache.keys(0, 4, 5)[2], 5.0f);
+  EXPECT_EQ(cache.keys(0, 2, 3)[0], 2.0f);  // still in the ring: slots 2, 3 not overwritten yet
+  EXPECT_THAT([&] { cache.keys(0, 1, 1); },
               ::testing::ThrowsMessage<Error>(::testing::HasSubstr("not all in the cache")));
-  EXPECT_THAT([&] { cache.keys(3, 4); },
+  EXPECT_THAT([&] { cache.keys(0, 3, 4); },
               ::testing::ThrowsMessage<Error>(::testing::HasSubstr("cross a chunk boundary")));
+}
+
+// Head-major: each kv head's keys for a run of positions are contiguous, [positions, head_dim],
+// although append() takes them as the projections make them, [kv_heads, head_dim] per position.
+TEST(KVCache, EachKvHeadsKeysAreOneContiguousRun) {
+  constexpr std::int64_t kKvHeads = 3, kHeadDim = 2, kPositions = 5;
+  LayerKVCache cache(kKvHeads, kHeadDim, 8, std::nullopt);
+  const auto key_of = [](std::int64_t p, std::int64_t h, std::int64_t d) {
+    return static_cast<float>(100 * p + 10 * h + d);
+  };
+  for (std::int64_t p = 0; p < kPositions; ++p) {
+    float key[kKvHeads * kHeadDim], value[kKvHeads * kHeadDim];
+    for (std::int64_t h = 0; h < kKvHeads; ++h) {
+      for (std::int64_t d = 0; d < kHeadDim; ++d) {
+        key[h * kHeadDim + d] = key_of(p, h, d);
+        value[h * kHeadDim + d] = -key_of(p, h, d);
+      }
+    }
+    cache.append(p, key, value);
+  }
+  for (std::int64_t h = 0; h < kKvHeads; ++h) {
+    const float* keys = cache.keys(h, 1, 4);  // [4, kHeadDim]
+    const float* values = cache.values(h, 1, 4);
+    for (std::int64_t j = 0; j < 4; ++j) {
+      for (std::int64_t d = 0; d < kHeadDim; ++d) {
+        EXPECT_EQ(keys[j * kHeadDim + d], key_of(1 + j, h, d)) << "head " << h << " key " << j;
+        EXPECT_EQ(values[j * kHeadDim + d], -key_of(1 + j, h, d)) << "head " << h << " value " << j;
+      }
+    }
+  }
+  EXPECT_THAT([&] { cache.keys(3, 0, 1); },
+              ::testing::ThrowsMessage<Error>(::testing::HasSubstr("kv head 3 does not exist")));
 }
 
 TEST(KVCache, PositionsMustArriveInOrderAndFit) {

@@ -35,24 +35,23 @@ using ::testing::HasSubstr;
 std::vector<float> cpu_attention(const std::vector<float>& q, std::int64_t tokens,
                                  std::int64_t heads, std::int64_t kv_heads, std::int64_t head_dim,
                                  std::int64_t start, const LayerKVCache& cache) {
-  const std::int64_t group = heads / kv_heads, row = kv_heads * head_dim;
+  const std::int64_t group = heads / kv_heads;
   const float scale = 1.0f / std::sqrt(static_cast<float>(head_dim));
   std::vector<float> context(static_cast<std::size_t>(tokens * heads * head_dim), 0.0f);
   for (std::int64_t t = 0; t < tokens; ++t) {
     const std::int64_t position = start + t;
     const std::int64_t first = cache.first_visible(position);
-    const float* keys = cache.keys(first, position);
-    const float* values = cache.values(first, position);
     const std::int64_t count = position - first + 1;
     for (std::int64_t h = 0; h < heads; ++h) {
       const std::int64_t g = h / group;
+      const float* keys = cache.keys(g, first, position);      // [count, head_dim]
+      const float* values = cache.values(g, first, position);  // [count, head_dim]
       const float* query = q.data() + (t * heads + h) * head_dim;
       std::vector<float> scores(static_cast<std::size_t>(count));
       float max_score = -std::numeric_limits<float>::infinity();
       for (std::int64_t j = 0; j < count; ++j) {
         float dot = 0.0f;
-        for (std::int64_t d = 0; d < head_dim; ++d)
-          dot += query[d] * keys[j * row + g * head_dim + d];
+        for (std::int64_t d = 0; d < head_dim; ++d) dot += query[d] * keys[j * head_dim + d];
         scores[static_cast<std::size_t>(j)] = dot * scale;
         max_score = std::max(max_score, dot * scale);
       }
@@ -64,8 +63,7 @@ std::vector<float> cpu_attention(const std::vector<float>& q, std::int64_t token
       float* out = context.data() + (t * heads + h) * head_dim;
       for (std::int64_t j = 0; j < count; ++j) {
         for (std::int64_t d = 0; d < head_dim; ++d) {
-          out[d] +=
-              scores[static_cast<std::size_t>(j)] / total * values[j * row + g * head_dim + d];
+          out[d] += scores[static_cast<std::size_t>(j)] / total * values[j * head_dim + d];
         }
       }
     }
@@ -141,7 +139,8 @@ INSTANTIATE_TEST_SUITE_P(
     case_name<KernelCase>);
 
 // The slots hold what the CPU's ring holds: after positions 0 .. 12 with chunk 5, positions 10..12
-// sit in slots 0..2.
+// sit in slots 0..2. (The device keeps them position-major, [slots, kv_heads, D]; the CPU
+// head-major, [kv_heads, slots, D]: gpu/kv_cache.hpp says why.)
 TEST_F(GpuTest, DeviceCacheRingLayoutMatchesTheCpu) {
   constexpr std::int64_t kKvHeads = 2, kHeadDim = 3, kRow = kKvHeads * kHeadDim, kChunk = 5,
                          kPositions = 13;
@@ -156,9 +155,16 @@ TEST_F(GpuTest, DeviceCacheRingLayoutMatchesTheCpu) {
   }
   std::vector<float> keys(static_cast<std::size_t>(gpu_cache.slots() * kRow));
   gpu::copy_to_host(keys.data(), gpu_cache.keys(), keys.size() * sizeof(float));
-  const float* cpu_keys = cpu_cache.keys(10, 12);
-  EXPECT_EQ(std::vector<float>(keys.begin(), keys.begin() + 3 * kRow),
-            std::vector<float>(cpu_keys, cpu_keys + 3 * kRow));
+  for (std::int64_t g = 0; g < kKvHeads; ++g) {
+    const float* cpu_keys = cpu_cache.keys(g, 10, 12);  // [3, kHeadDim]
+    for (std::int64_t slot = 0; slot < 3; ++slot) {
+      for (std::int64_t d = 0; d < kHeadDim; ++d) {
+        EXPECT_EQ(keys[static_cast<std::size_t>(slot * kRow + g * kHeadDim + d)],
+                  cpu_keys[slot * kHeadDim + d])
+            << "slot " << slot << " kv head " << g;
+      }
+    }
+  }
   EXPECT_EQ(gpu_cache.first_visible(12), 10);
   EXPECT_EQ(gpu_cache.first_visible(9), 5);
 }
