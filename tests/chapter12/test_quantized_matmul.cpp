@@ -64,7 +64,8 @@ TEST_P(QuantizedKernels, EqualTheProductOfTheDequantizedWeightsOnOddShapes) {
   for (const DType format : {DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
     for (const std::int64_t rows : {1, 2, 3, 4, 5, 9}) {
       for (const std::int64_t out : {1, 3, 5, 8, 17, 24}) {  // v3 takes groups of 8
-        for (const std::int64_t in : {32, 96, 160}) {
+        // 1 to 8 blocks: Q8_0's kernel takes four blocks at a time, then the rest one by one.
+        for (const std::int64_t in : {32, 96, 160, 224, 256}) {
           const Tensor x = random_normal_matrix(rows, in, 1);
           const Tensor weight = random_normal_matrix(out, in, 2, 0.3f).to(format);
           const Tensor dequantized = weight.to(DType::F32);
