@@ -14,6 +14,7 @@
 #include "common/quantization/integer_dot.hpp"
 #include "common/quantization/repacked_q4_0.hpp"
 #include "common/tensors/error.hpp"
+#include "common/tensors/parallel_rows.hpp"
 
 namespace llama4 {
 namespace {
@@ -120,27 +121,37 @@ void tile_4x4(const float* x, const Block* weight, float* y, std::int64_t blocks
   }
 }
 
-// Decode, kernels v3 and v4 for Q4_0 (integer_dot.hpp): the output rows in whole groups of eight,
-// from the interleaved copy if there is one (v4), else from the rows in place if v3 was chosen.
-// Returns how many rows it computed (the first ones); v2 does the rest.
+// One group of eight weight rows (kernels v3 and v4 for Q4_0, integer_dot.hpp) times every row
+// of x: from the interleaved copy if there is one (v4), else from the rows in place (v3).
+void eight_rows_times_x(const BlockQ4_0* weight, const BlockQ4_0x8* interleaved,
+                        const ActivationBlock* x_blocks, float* y, std::int64_t rows,
+                        std::int64_t blocks, std::int64_t out, std::int64_t group) {
+  float eight[8];
+  for (std::int64_t r = 0; r < rows; ++r) {
+    if (interleaved != nullptr) {
+      integer_dot_interleaved(interleaved + group * blocks, x_blocks + r * blocks, blocks, eight);
+    } else {
+      integer_dot_eight_rows(weight + group * 8 * blocks, blocks, x_blocks + r * blocks, blocks,
+                             eight);
+    }
+    for (int k = 0; k < 8; ++k) y[r * out + group * 8 + k] = eight[k];
+  }
+}
+
+// The output rows in whole groups of eight where v4 or v3 runs, the groups shared among the
+// threads (parallel_rows.hpp). Returns how many rows it computed (the first ones); v2 does the
+// rest.
 std::int64_t eight_row_groups(const BlockQ4_0* weight, const BlockQ4_0x8* interleaved,
                               const ActivationBlock* x_blocks, float* y, std::int64_t rows,
                               std::int64_t blocks, std::int64_t out) {
   if (interleaved == nullptr && !using_eight_rows()) return 0;
   const std::int64_t groups = out / 8;
-#pragma omp parallel for schedule(static) if (rows * blocks * out > (1 << 11))
-  for (std::int64_t group = 0; group < groups; ++group) {
-    float eight[8];
-    for (std::int64_t r = 0; r < rows; ++r) {
-      if (interleaved != nullptr) {
-        integer_dot_interleaved(interleaved + group * blocks, x_blocks + r * blocks, blocks, eight);
-      } else {
-        integer_dot_eight_rows(weight + group * 8 * blocks, blocks, x_blocks + r * blocks, blocks,
-                               eight);
-      }
-      for (int k = 0; k < 8; ++k) y[r * out + group * 8 + k] = eight[k];
-    }
-  }
+  const std::int64_t group_bytes = blocks * static_cast<std::int64_t>(sizeof(BlockQ4_0x8));
+  parallel_rows(groups, rows_per_chunk(group_bytes), rows * blocks * out > (1 << 11),
+                [&](std::int64_t first, std::int64_t last) {
+                  for (std::int64_t group = first; group < last; ++group)
+                    eight_rows_times_x(weight, interleaved, x_blocks, y, rows, blocks, out, group);
+                });
   return groups * 8;
 }
 template <class Block>
@@ -149,7 +160,33 @@ std::int64_t eight_row_groups(const Block*, const BlockQ4_0x8*, const Activation
   return 0;  // v3 and v4 are for Q4_0 only
 }
 
-// Decode, kernel v2 (integer_dot.hpp): x's rows quantized once, then integer dot products.
+// Weight rows o and o + 1 (or o alone, the last) times every row of x, kernel v2: in tiles of
+// 2 weight rows x 4 rows of x for the first `tiled_rows` rows (prefill of Q8_0 where the CPU has
+// the tile), dot products for the others.
+template <class Block>
+void two_rows_times_x(const Block* weight, const ActivationBlock* x_blocks, float* y,
+                      std::int64_t rows, std::int64_t tiled_rows, std::int64_t blocks,
+                      std::int64_t out, std::int64_t o) {
+  const std::int64_t o_end = std::min(o + 2, out);
+  const std::int64_t first_untiled = o_end - o == 2 ? tiled_rows : 0;
+  if constexpr (std::is_same_v<Block, BlockQ8_0>) {
+    for (std::int64_t r = 0; r < first_untiled; r += 4) {
+      float tile[8];  // [row of x][row of w]
+      integer_dot_q8_0_tile(weight + o * blocks, x_blocks + r * blocks, blocks, tile);
+      for (int i = 0; i < 4; ++i) {
+        y[(r + i) * out + o] = tile[2 * i];
+        y[(r + i) * out + o + 1] = tile[2 * i + 1];
+      }
+    }
+  }
+  for (std::int64_t oo = o; oo < o_end; ++oo) {
+    for (std::int64_t r = first_untiled; r < rows; ++r)
+      y[r * out + oo] = integer_dot(weight + oo * blocks, x_blocks + r * blocks, blocks);
+  }
+}
+
+// Kernel v2 (integer_dot.hpp): x's rows quantized once, then integer dot products; the threads
+// share the weight rows, two at a time (parallel_rows.hpp).
 template <class Block>
 void integer_linear_kernel(const float* x, const Block* weight, const BlockQ4_0x8* interleaved,
                            float* y, std::int64_t rows, std::int64_t in, std::int64_t out) {
@@ -159,31 +196,17 @@ void integer_linear_kernel(const float* x, const Block* weight, const BlockQ4_0x
     quantize_activations(x + r * in, in, x_blocks.data() + r * blocks);
   const std::int64_t grouped =
       eight_row_groups(weight, interleaved, x_blocks.data(), y, rows, blocks, out);
-  // Prefill of Q8_0: tiles of 2 weight rows x 4 rows of x where the CPU has them, dot products
-  // for the rows and columns left over.
   const bool tiles = std::is_same_v<Block, BlockQ8_0> && rows >= 4 && has_q8_0_tile();
   const std::int64_t tiled_rows = tiles ? rows / 4 * 4 : 0;
-#pragma omp parallel for schedule(static) if (rows * in * (out - grouped) > (1 << 16))
-  for (std::int64_t o = grouped; o < out; o += 2) {
-    const std::int64_t o_end = std::min(o + 2, out);
-    if constexpr (std::is_same_v<Block, BlockQ8_0>) {
-      if (o_end - o == 2) {
-        float tile[8];  // [row of x][row of w]
-        for (std::int64_t r = 0; r < tiled_rows; r += 4) {
-          integer_dot_q8_0_tile(weight + o * blocks, x_blocks.data() + r * blocks, blocks, tile);
-          for (int i = 0; i < 4; ++i) {
-            y[(r + i) * out + o] = tile[2 * i];
-            y[(r + i) * out + o + 1] = tile[2 * i + 1];
-          }
-        }
-      }
-    }
-    for (std::int64_t oo = o; oo < o_end; ++oo) {
-      const std::int64_t first = o_end - o == 2 ? tiled_rows : 0;
-      for (std::int64_t r = first; r < rows; ++r)
-        y[r * out + oo] = integer_dot(weight + oo * blocks, x_blocks.data() + r * blocks, blocks);
-    }
-  }
+  const std::int64_t pairs = (out - grouped + 1) / 2;
+  const std::int64_t pair_bytes = 2 * blocks * static_cast<std::int64_t>(sizeof(Block));
+  parallel_rows(pairs, rows_per_chunk(pair_bytes), rows * in * (out - grouped) > (1 << 16),
+                [&](std::int64_t first, std::int64_t last) {
+                  for (std::int64_t pair = first; pair < last; ++pair) {
+                    two_rows_times_x(weight, x_blocks.data(), y, rows, tiled_rows, blocks, out,
+                                     grouped + 2 * pair);
+                  }
+                });
 }
 
 // Threads split the output features, as in the bf16 kernel; whole 4 x 4 tiles where there are

@@ -7,6 +7,7 @@
 
 #include "common/tensors/error.hpp"
 #include "common/tensors/matmul.hpp"
+#include "common/tensors/parallel_rows.hpp"
 
 #if defined(__x86_64__)
 #include <cpuid.h>
@@ -167,29 +168,35 @@ BF16_PAIRS float dot_pairs(const bfloat16* x, const bfloat16* w, std::int64_t in
   return sum_lanes((sums[0] + sums[1]) + (sums[2] + sums[3]));
 }
 
-// Threads split the output features in groups of 4 weight rows (so a weight row is read from
-// memory once, then from L1 for every tile of x); each group runs through all rows of x, 4 at a
-// time. Decode (1 to 3 rows) takes one weight row at a time instead.
+// Threads share the output features in groups of 4 weight rows (parallel_rows.hpp; a weight row
+// is read from memory once, then from L1 for every tile of x); each group runs through all rows of
+// x, 4 at a time. Decode (1 to 3 rows) takes one weight row at a time instead.
 void linear_pairs(const bfloat16* x, std::int64_t x_stride, const bfloat16* weight, float* y,
                   std::int64_t rows, std::int64_t in, std::int64_t out) {
+  const bool parallel = rows * in * out > kParallelWork;
+  const std::int64_t row_bytes = in * static_cast<std::int64_t>(sizeof(bfloat16));
   if (rows < 4) {
-#pragma omp parallel for schedule(static) if (rows * in * out > kParallelWork)
-    for (std::int64_t o = 0; o < out; ++o) {
-      for (std::int64_t r = 0; r < rows; ++r)
-        y[r * out + o] = dot_pairs(x + r * x_stride, weight + o * in, in);
-    }
+    parallel_rows(out, rows_per_chunk(row_bytes), parallel,
+                  [&](std::int64_t first, std::int64_t last) {
+                    for (std::int64_t o = first; o < last; ++o) {
+                      for (std::int64_t r = 0; r < rows; ++r)
+                        y[r * out + o] = dot_pairs(x + r * x_stride, weight + o * in, in);
+                    }
+                  });
     return;
   }
   const std::int64_t groups = (out + 3) / 4;
-#pragma omp parallel for schedule(static) if (rows * in * out > kParallelWork)
-  for (std::int64_t group = 0; group < groups; ++group) {
-    const std::int64_t o0 = group * 4;
-    const std::int64_t width = std::min<std::int64_t>(4, out - o0);
-    for (std::int64_t r = 0; r < rows; r += 4) {
-      linear_block(x, x_stride, weight, y, in, out, r, std::min<std::int64_t>(4, rows - r), o0,
-                   width);
-    }
-  }
+  parallel_rows(groups, rows_per_chunk(4 * row_bytes), parallel,
+                [&](std::int64_t first, std::int64_t last) {
+                  for (std::int64_t group = first; group < last; ++group) {
+                    const std::int64_t o0 = group * 4;
+                    const std::int64_t width = std::min<std::int64_t>(4, out - o0);
+                    for (std::int64_t r = 0; r < rows; r += 4) {
+                      linear_block(x, x_stride, weight, y, in, out, r,
+                                   std::min<std::int64_t>(4, rows - r), o0, width);
+                    }
+                  }
+                });
 }
 
 // ---- matmul: W [in, out], pairs are two consecutive rows ---------------------------------------

@@ -10,6 +10,7 @@
 #include "common/quantization/quantized_matmul.hpp"
 #include "common/tensors/bfloat16_dot.hpp"
 #include "common/tensors/error.hpp"
+#include "common/tensors/parallel_rows.hpp"
 
 namespace llama4 {
 namespace {
@@ -154,28 +155,36 @@ void linear_tile(const float* x, const Weight* weight, float* y, std::int64_t in
   }
 }
 
-// y[r, o] = dot(x[r, :], W[o, :]). Threads split the output features, so each weight row is read
-// from memory once and reused for every row of x while it sits in cache. With four or more rows
-// (prefill), whole tiles go through linear_tile; the leftover rows use dot products.
+// The kTileWidth weight rows from o on (fewer at the end) times every row of x: whole tiles where
+// there are four rows of x (prefill) through linear_tile, dot products for the rest.
+template <class Weight>
+void tile_width_rows_times_x(const float* x, const Weight* weight, float* y, std::int64_t rows,
+                             std::int64_t in, std::int64_t out, std::int64_t o) {
+  const std::int64_t tiled_rows = rows / kTileRows * kTileRows;  // 0 for decode
+  const std::int64_t o_end = std::min<std::int64_t>(o + kTileWidth, out);
+  const bool full_tile = o_end - o == kTileWidth;
+  if (full_tile) {
+    for (std::int64_t r = 0; r < tiled_rows; r += kTileRows)
+      linear_tile(x, weight, y, in, out, r, o);
+  }
+  for (std::int64_t oo = o; oo < o_end; ++oo) {
+    for (std::int64_t r = full_tile ? tiled_rows : 0; r < rows; ++r)
+      y[r * out + oo] = dot<Weight>(x + r * in, weight + oo * in, in);
+  }
+}
+
+// y[r, o] = dot(x[r, :], W[o, :]). Threads share the output features (parallel_rows.hpp), so each
+// weight row is read from memory once and reused for every row of x while it sits in cache.
 template <class Weight>
 void linear_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
                    std::int64_t in, std::int64_t out) {
-  const std::int64_t tiled_rows = rows / kTileRows * kTileRows;  // 0 for decode
-#pragma omp parallel for schedule(static) if (rows * in * out > kParallelWork)
-  for (std::int64_t o = 0; o < out; o += kTileWidth) {
-    const std::int64_t o_end = std::min<std::int64_t>(o + kTileWidth, out);
-    const bool full_tile = o_end - o == kTileWidth;
-    if (full_tile) {
-      for (std::int64_t r = 0; r < tiled_rows; r += kTileRows) {
-        linear_tile(x, weight, y, in, out, r, o);
-      }
-    }
-    for (std::int64_t oo = o; oo < o_end; ++oo) {
-      for (std::int64_t r = full_tile ? tiled_rows : 0; r < rows; ++r) {
-        y[r * out + oo] = dot<Weight>(x + r * in, weight + oo * in, in);
-      }
-    }
-  }
+  const std::int64_t units = (out + kTileWidth - 1) / kTileWidth;
+  const std::int64_t unit_bytes = kTileWidth * in * static_cast<std::int64_t>(sizeof(Weight));
+  parallel_rows(units, rows_per_chunk(unit_bytes), rows * in * out > kParallelWork,
+                [&](std::int64_t first, std::int64_t last) {
+                  for (std::int64_t unit = first; unit < last; ++unit)
+                    tile_width_rows_times_x(x, weight, y, rows, in, out, unit * kTileWidth);
+                });
 }
 
 // The input-major product: y[r0..r0+R-1, c0..c0+16V-1] += x[r0.., i0:i1] · W[i0:i1, c0..c0+16V-1]
@@ -213,6 +222,9 @@ void matmul_tile(const float* x, const Weight* weight, float* y, std::int64_t in
 // pattern memory serves fastest, adding x[r, i] · W[i, :] for its rows i into its own partial copy
 // of y; the copies are summed at the end. Splitting the columns instead made every thread hop from
 // row to row of W in pieces of a few hundred bytes, which ran at half the memory bandwidth.
+// The slabs are fixed halves, not shared by parallel_rows like linear's rows: a stolen chunk's sums
+// would land in the thief's copy, the copies' total would then depend on timing in its last bits,
+// and the same tokens must give the same logits run after run (tests compare them exactly).
 template <class Weight>
 void matmul_decode_kernel(const float* x, const Weight* weight, float* y, std::int64_t rows,
                           std::int64_t in, std::int64_t out) {
