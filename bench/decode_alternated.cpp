@@ -8,7 +8,7 @@
 // drift fall on one format more than another, and the ratio between formats is what a quantized
 // format promises. Here every model gets the same 128-token prompt, then each decodes one token
 // in turn: model 1, model 2, ..., model 1, ... . A slow spell lands on all of them alike: in five
-// runs whose bf16 speed moved by 11 %, the Q8_0 / bf16 ratio stayed within 1.80-1.84
+// runs whose bf16 speed moved by 19 %, the Q8_0 / bf16 ratio stayed within 1.81-1.90
 // (bench/RESULTS.md, chapter 12).
 //
 // The tokens fed are fixed, not sampled, so every model does the same work at the same positions.

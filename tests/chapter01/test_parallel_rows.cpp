@@ -73,10 +73,11 @@ TEST(ParallelRows, AFastThreadTakesOverTheRestOfASlowThreadsShare) {
   EXPECT_GE(by_thread_one, rows - 1) << "thread 1 did not take over thread 0's share";
 }
 
-TEST(ParallelRows, ChunksAreAboutThirtyTwoKibibytesOfWeights) {
-  EXPECT_EQ(rows_per_chunk(4096), 8);  // a bf16 row of 2048
+TEST(ParallelRows, ChunksAreAbout128KibibytesOfWeights) {
+  EXPECT_EQ(rows_per_chunk(4096), 32);  // a bf16 row of 2048
+  EXPECT_EQ(rows_per_chunk(2176), 60);  // a Q8_0 row of 2048: 64 blocks of 34 bytes
   EXPECT_EQ(rows_per_chunk(1 << 20), 1);
-  EXPECT_EQ(rows_per_chunk(0), 32768);
+  EXPECT_EQ(rows_per_chunk(0), 131072);
 }
 
 }  // namespace
