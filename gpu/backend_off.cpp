@@ -16,6 +16,7 @@
 #include "gpu/feed_forward.hpp"
 #include "gpu/matmul.hpp"
 #include "gpu/moe.hpp"
+#include "gpu/quantized_matmul.hpp"
 #include "gpu/reduce.hpp"
 #include "gpu/residual.hpp"
 #include "gpu/rms_norm.hpp"
@@ -80,6 +81,10 @@ void linear(const float*, const bfloat16*, float*, std::int64_t, std::int64_t, s
 }
 void matmul(const float*, const bfloat16*, float*, std::int64_t, std::int64_t, std::int64_t) {
   no_gpu("matmul");
+}
+void quantized_linear(const float*, const std::byte*, DType, float*, std::int64_t, std::int64_t,
+                      std::int64_t) {
+  no_gpu("quantized_linear");
 }
 void row_sum(const float*, float*, std::int64_t, std::int64_t) {
   no_gpu("row_sum");

@@ -12,6 +12,7 @@
 #include "gpu/feed_forward.hpp"
 #include "gpu/matmul.hpp"
 #include "gpu/moe.hpp"
+#include "gpu/quantized_matmul.hpp"
 #include "gpu/residual.hpp"
 #include "gpu/rms_norm.hpp"
 #include "gpu/rope.hpp"
@@ -39,14 +40,31 @@ std::string layer_name(std::int64_t layer, const char* stage) {
 DeviceWeight upload_weight(const Tensor& weight, const std::string& what) {
   if (weight.dtype() != DType::BF16) {
     fail("GPU model: ", what, " has dtype ", dtype_name(weight.dtype()),
-         "; the GPU kernels read bf16 weights only (convert the checkpoint to bf16)");
+         "; the GPU reads it in bf16 only (chapter 12 quantizes the matrices, not this)");
   }
   if (!weight.is_contiguous()) fail("GPU model: ", what, " is not contiguous");
-  DeviceWeight uploaded{DeviceBuffer<bfloat16>(static_cast<std::size_t>(weight.numel())),
-                        weight.shape()};
-  uploaded.values.upload(
+  DeviceWeight uploaded;
+  uploaded.values = DeviceBuffer<bfloat16>(
       std::span(weight.data<bfloat16>(), static_cast<std::size_t>(weight.numel())));
+  uploaded.shape = weight.shape();
   return uploaded;
+}
+
+DeviceWeight upload_matrix(const Tensor& weight, const std::string& what) {
+  if (!is_block_quantized(weight.dtype())) return upload_weight(weight, what);
+  if (!weight.is_contiguous()) fail("GPU model: ", what, " is not contiguous");
+  DeviceWeight uploaded;
+  uploaded.packed = DeviceBuffer<std::byte>(
+      std::span(weight.raw_data(), static_cast<std::size_t>(weight.nbytes())));
+  uploaded.dtype = weight.dtype();
+  uploaded.shape = weight.shape();
+  return uploaded;
+}
+
+void project(const float* x, const DeviceWeight& weight, float* y, std::int64_t rows,
+             std::int64_t in, std::int64_t out) {
+  if (weight.dtype == DType::BF16) return linear(x, weight.data(), y, rows, in, out);
+  quantized_linear(x, weight.packed.data(), weight.dtype, y, rows, in, out);
 }
 
 void Workspace::reserve(const ModelConfig& config, std::int64_t count) {
@@ -119,10 +137,10 @@ GpuAttention::GpuAttention(const ModelConfig& config, std::int64_t layer,
       inverse_frequencies_(inverse_frequencies) {
   check_attention_weights(weights, config, layer);
   const std::string where = "layer " + std::to_string(layer) + " attention ";
-  q_proj_ = upload_weight(weights.q_proj, where + "q_proj");
-  k_proj_ = upload_weight(weights.k_proj, where + "k_proj");
-  v_proj_ = upload_weight(weights.v_proj, where + "v_proj");
-  o_proj_ = upload_weight(weights.o_proj, where + "o_proj");
+  q_proj_ = upload_matrix(weights.q_proj, where + "q_proj");
+  k_proj_ = upload_matrix(weights.k_proj, where + "k_proj");
+  v_proj_ = upload_matrix(weights.v_proj, where + "v_proj");
+  o_proj_ = upload_matrix(weights.o_proj, where + "o_proj");
 }
 
 DeviceKVCache GpuAttention::make_cache(std::int64_t context_length) const {
@@ -145,9 +163,9 @@ void GpuAttention::forward(const float* x, std::int64_t tokens, DeviceKVCache& c
   const Shape kv_shape = {tokens, kv_heads_, head_dim_};
 
   // Projections.
-  linear(x, q_proj_.data(), q, tokens, hidden_, q_row);
-  linear(x, k_proj_.data(), k, tokens, hidden_, kv_row);
-  linear(x, v_proj_.data(), v, tokens, hidden_, kv_row);
+  project(x, q_proj_, q, tokens, hidden_, q_row);
+  project(x, k_proj_, k, tokens, hidden_, kv_row);
+  project(x, v_proj_, v, tokens, hidden_, kv_row);
   record(recorder, layer_name(layer_, "q"), q, q_shape);
   record(recorder, layer_name(layer_, "k"), k, kv_shape);
   record(recorder, layer_name(layer_, "v"), v, kv_shape);
@@ -187,7 +205,7 @@ void GpuAttention::forward(const float* x, std::int64_t tokens, DeviceKVCache& c
   }
   record(recorder, layer_name(layer_, "attn_context"), context, {tokens, q_row});
 
-  linear(context, o_proj_.data(), out, tokens, q_row, hidden_);  // [T, H]
+  project(context, o_proj_, out, tokens, q_row, hidden_);  // [T, H]
   record(recorder, layer_name(layer_, "attn_out"), out, {tokens, hidden_});
 }
 
@@ -197,9 +215,9 @@ void GpuAttention::forward(const float* x, std::int64_t tokens, DeviceKVCache& c
 GpuFeedForward::GpuFeedForward(const FeedForward& weights, const std::string& what)
     : hidden_(weights.gate_proj.dim(1)),
       width_(weights.gate_proj.dim(0)),
-      gate_proj_(upload_weight(weights.gate_proj, what + "gate_proj")),
-      up_proj_(upload_weight(weights.up_proj, what + "up_proj")),
-      down_proj_(upload_weight(weights.down_proj, what + "down_proj")) {
+      gate_proj_(upload_matrix(weights.gate_proj, what + "gate_proj")),
+      up_proj_(upload_matrix(weights.up_proj, what + "up_proj")),
+      down_proj_(upload_matrix(weights.down_proj, what + "down_proj")) {
   expect_shape(weights.up_proj, {width_, hidden_}, what + "up_proj");
   expect_shape(weights.down_proj, {hidden_, width_}, what + "down_proj");
 }
@@ -208,10 +226,10 @@ void GpuFeedForward::forward(const float* x, std::int64_t tokens, float* out,
                              Workspace& workspace) const {
   float* gate = workspace.gate.data();  // [T, I]
   float* up = workspace.up.data();      // [T, I]
-  linear(x, gate_proj_.data(), gate, tokens, hidden_, width_);
-  linear(x, up_proj_.data(), up, tokens, hidden_, width_);
+  project(x, gate_proj_, gate, tokens, hidden_, width_);
+  project(x, up_proj_, up, tokens, hidden_, width_);
   swiglu(gate, up, tokens * width_);  // gate now holds silu(gate) ⊙ up
-  linear(gate, down_proj_.data(), out, tokens, width_, hidden_);
+  project(gate, down_proj_, out, tokens, width_, hidden_);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -225,9 +243,9 @@ GpuMoe::GpuMoe(const ModelConfig& config, std::int64_t layer, const MoeWeights& 
       top_k_(config.num_experts_per_tok),
       width_(config.intermediate_size),
       router_(upload_weight(weights.router, "layer " + std::to_string(layer) + " MoE router")),
-      gate_up_proj_(upload_weight(weights.gate_up_proj,
+      gate_up_proj_(upload_matrix(weights.gate_up_proj,
                                   "layer " + std::to_string(layer) + " MoE experts.gate_up_proj")),
-      down_proj_(upload_weight(weights.down_proj,
+      down_proj_(upload_matrix(weights.down_proj,
                                "layer " + std::to_string(layer) + " MoE experts.down_proj")),
       shared_expert_(weights.shared_expert,
                      "layer " + std::to_string(layer) + " MoE shared_expert.") {
@@ -240,6 +258,20 @@ std::size_t GpuMoe::weight_bytes() const {
   return router_.bytes() + gate_up_proj_.bytes() + down_proj_.bytes() +
          shared_expert_.weight_bytes();
 }
+
+namespace {
+
+// x · W for expert e of a stack of `size` weights each: [in, out] in bf16 as stored (gpu::matmul),
+// or [out, in] once quantized (chapter 12 transposes the experts so that blocks run along `in`).
+void expert_product(const float* x, const DeviceWeight& stack, std::int64_t e, std::int64_t size,
+                    float* y, std::int64_t rows, std::int64_t in, std::int64_t out) {
+  if (stack.dtype == DType::BF16) return matmul(x, stack.data() + e * size, y, rows, in, out);
+  const std::size_t expert_bytes = stack.packed.bytes() / static_cast<std::size_t>(stack.shape[0]);
+  quantized_linear(x, stack.packed.data() + static_cast<std::size_t>(e) * expert_bytes, stack.dtype,
+                   y, rows, in, out);
+}
+
+}  // namespace
 
 void GpuMoe::forward(const float* x, std::int64_t tokens, float* out, Workspace& workspace,
                      ActivationRecorder* recorder) const {
@@ -268,11 +300,11 @@ void GpuMoe::forward(const float* x, std::int64_t tokens, float* out, Workspace&
     const std::int32_t* expert_slots = slots + batches.offsets[static_cast<std::size_t>(e)];
     gather_scaled_rows(x, expert_score, expert_slots, workspace.expert_input.data(), n, top_k_,
                        hidden_);
-    matmul(workspace.expert_input.data(), gate_up_proj_.data() + e * gate_up_size,
-           workspace.expert_gate_up.data(), n, hidden_, 2 * width_);
+    expert_product(workspace.expert_input.data(), gate_up_proj_, e, gate_up_size,
+                   workspace.expert_gate_up.data(), n, hidden_, 2 * width_);
     swiglu_fused(workspace.expert_gate_up.data(), workspace.expert_hidden.data(), n, width_);
-    matmul(workspace.expert_hidden.data(), down_proj_.data() + e * down_size,
-           workspace.expert_output.data(), n, width_, hidden_);
+    expert_product(workspace.expert_hidden.data(), down_proj_, e, down_size,
+                   workspace.expert_output.data(), n, width_, hidden_);
     scatter_add_rows(workspace.expert_output.data(), expert_slots, routed, n, top_k_, hidden_);
   }
 

@@ -30,18 +30,31 @@
 
 namespace llama4::gpu {
 
-// A checkpoint weight in device memory: bf16, as stored, with its shape.
+// A checkpoint weight in device memory, as stored, with its shape: bf16 in `values`, or a matrix in
+// one of chapter 12's block formats (Q8_0, Q4_0, Q4_1) in `packed`, its bytes unchanged.
 struct DeviceWeight {
   DeviceBuffer<bfloat16> values;
+  DeviceBuffer<std::byte> packed;
+  DType dtype = DType::BF16;
   Shape shape;
 
   const bfloat16* data() const { return values.data(); }
-  std::size_t bytes() const { return values.bytes(); }
+  std::size_t bytes() const { return values.bytes() + packed.bytes(); }
 };
 
-// Uploads `weight` (a host tensor, usually a view into the checkpoint). The GPU kernels read bf16
-// weights only: another dtype is an Error naming `what` (Llama 4 checkpoints are bf16 throughout).
+// Uploads `weight` (a host tensor, usually a view into the checkpoint). It must be bf16 (norms,
+// the embedding, the router: what chapter 12 keeps in bf16); another dtype is an Error naming
+// `what`.
 DeviceWeight upload_weight(const Tensor& weight, const std::string& what);
+
+// The same for a matrix that a product reads (the projections, the experts, the LM head), which
+// may also be block-quantized (chapter 12).
+DeviceWeight upload_matrix(const Tensor& weight, const std::string& what);
+
+// y: [rows, out] = x: [rows, in] · weightᵀ for a [out, in] weight in bf16 (gpu::linear) or a block
+// format (gpu::quantized_linear).
+void project(const float* x, const DeviceWeight& weight, float* y, std::int64_t rows,
+             std::int64_t in, std::int64_t out);
 
 // The activations of one forward pass, in device memory, shared by every layer (the layers run one
 // after another, so one set of buffers serves them all). reserve() grows them for T tokens; a later

@@ -39,8 +39,12 @@ GpuModel::GpuModel(const Model& model, std::int64_t context_length, int device)
   const std::vector<float> frequencies =
       rope_inverse_frequencies(config_.head_dim, config_.rope_theta, config_.rope_scaling);
   inverse_frequencies_ = DeviceBuffer<float>(frequencies);
+  // The embedding is a table the GPU reads in bf16. A GGUF file may hold it in a block format
+  // (llama.cpp's quantizer packs it too): it is widened to bf16 once, here.
+  const Tensor embedding = load_weight(checkpoint, names.embedding(), {vocab, hidden});
   embedding_ =
-      upload_weight(load_weight(checkpoint, names.embedding(), {vocab, hidden}), "the embedding");
+      upload_weight(is_block_quantized(embedding.dtype()) ? embedding.to(DType::BF16) : embedding,
+                    "the embedding");
   layers_.reserve(static_cast<std::size_t>(config_.num_hidden_layers));
   for (std::int64_t layer = 0; layer < config_.num_hidden_layers; ++layer) {
     // The CPU layer holds views into the checkpoint (nothing is copied), and checks every shape.
@@ -53,7 +57,7 @@ GpuModel::GpuModel(const Model& model, std::int64_t context_length, int device)
   // Llama 4 does not tie the LM head to the embedding, but a config may say it does.
   if (!(config_.tie_word_embeddings && !checkpoint.contains(names.lm_head()))) {
     lm_head_ =
-        upload_weight(load_weight(checkpoint, names.lm_head(), {vocab, hidden}), "the LM head");
+        upload_matrix(load_weight(checkpoint, names.lm_head(), {vocab, hidden}), "the LM head");
   }
   synchronize();  // report a failed upload here, not at the first forward pass
 }
@@ -101,9 +105,8 @@ std::int64_t GpuModel::run(std::span<const std::int32_t> tokens, LogitRows rows,
   rms_norm(last_rows, final_norm_.data(), workspace_.normed.data(), logit_rows, hidden,
            static_cast<float>(config_.rms_norm_eps));
   record(recorder, "final_norm", workspace_.normed.data(), {logit_rows, hidden});
-  const bfloat16* lm_head = lm_head_ ? lm_head_->data() : embedding_.data();
-  linear(workspace_.normed.data(), lm_head, workspace_.logits.data(), logit_rows, hidden,
-         vocab);  // [rows, V]
+  project(workspace_.normed.data(), lm_head_ ? *lm_head_ : embedding_, workspace_.logits.data(),
+          logit_rows, hidden, vocab);  // [rows, V]
   record(recorder, "logits", workspace_.logits.data(), {logit_rows, vocab});
   return logit_rows;
 }

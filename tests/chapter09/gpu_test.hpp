@@ -11,6 +11,8 @@
 #include <string>
 #include <vector>
 
+#include "common/quantization/integer_dot.hpp"
+#include "common/tensors/bfloat16_dot.hpp"
 #include "common/tensors/tensor.hpp"
 #include "gpu/device.hpp"
 
@@ -26,14 +28,24 @@ inline bool gpu_required() {
 // Tests that need a GPU derive from this. Without one they are skipped, with the reason, so the
 // suite passes on machines with no GPU (or a build with GPU_BACKEND=off); with REQUIRE_GPU=1 they
 // fail instead. (A failure or skip in SetUp stops the test before its body runs.)
+//
+// The CPU is the reference, so it is set to compute what the GPU's kernels compute: bf16 weights
+// times f32 activations, and quantized weights dequantized to f32 (chapter 12). Its defaults round
+// x to bf16 (with AVX-512 BF16) or to int8 (quantized decode), which the GPU does not.
 class GpuTest : public ::testing::Test {
  protected:
   void SetUp() override {
+    set_bf16_kernel(Bf16Kernel::widen_to_float);
+    set_quantized_kernel(QuantizedKernel::dequantize_to_float);
     const gpu::DeviceInfo device = gpu::probe();
     if (device.available) return;
     if (gpu_required())
       GTEST_FAIL() << "REQUIRE_GPU is set but there is no usable GPU: " << device.reason;
     GTEST_SKIP() << "no usable GPU: " << device.reason;
+  }
+  void TearDown() override {
+    set_bf16_kernel(Bf16Kernel::automatic);
+    set_quantized_kernel(QuantizedKernel::automatic);
   }
 };
 

@@ -17,6 +17,7 @@
 #include "common/model/model.hpp"
 #include "common/model/sampler.hpp"
 #include "common/model/synthetic_model.hpp"
+#include "common/quantization/quantized_checkpoint.hpp"
 #include "common/tensors/error.hpp"
 #include "gpu/gpu_model.hpp"
 #include "gpu/gpu_session.hpp"
@@ -222,6 +223,29 @@ TEST_F(GpuTest, Synthetic100mMatchesTheCpuModel) {
     const Tensor got = model.forward(input, LogitRows::all);
     EXPECT_LT(nmse(to_vector(got), to_vector(want)), 1e-8) << "call " << step;
     input = {static_cast<std::int32_t>(100 + step * 1000)};
+  }
+}
+
+// Chapter 12's formats on the GPU: the 100m model with its matrices quantized, the GPU's logits
+// against the CPU's (which GpuTest sets to multiply by the dequantized weights in f32, as the GPU
+// does).
+TEST_F(GpuTest, Synthetic100mQuantizedMatchesTheCpuModel) {
+  const ModelConfig config = synthetic_config("100m");
+  const Model bf16(config, synthetic_checkpoint(config, 1));
+  for (const DType format : {DType::Q8_0, DType::Q4_0, DType::Q4_1}) {
+    const Model cpu(config, quantize_checkpoint(bf16.checkpoint(), QuantizationPlan{format}));
+    KVCache cache = cpu.make_cache(64);
+    GpuModel model(cpu, 64);
+    EXPECT_LT(model.weight_bytes(), cpu.config().total_parameters() * sizeof(bfloat16))
+        << dtype_name(format) << ": the matrices stay packed on the GPU";
+    std::vector<std::int32_t> input = {1, 500, 17, 29999, 4242, 7, 123, 31000, 64, 2};
+    for (int step = 0; step < 3; ++step) {
+      const Tensor want = cpu.forward(input, cache, LogitRows::all);
+      const Tensor got = model.forward(input, LogitRows::all);
+      EXPECT_LT(nmse(to_vector(got), to_vector(want)), 1e-8)
+          << dtype_name(format) << ", call " << step;
+      input = {static_cast<std::int32_t>(100 + step * 1000)};
+    }
   }
 }
 
