@@ -95,19 +95,22 @@ VNNI float dot_q8_0_one_block_at_a_time(const BlockQ8_0* w, const ActivationBloc
 // Q8_0 two blocks at a time, one in each half of a 512-bit register. A block costs about eleven
 // instructions one at a time (two loads, two sign moves, vpdpbusd, the scale's conversion, its
 // multiply and broadcast, the int-to-float conversion and the multiply-add); here most of them
-// serve two blocks. The one at a time loop ran at 45 GB/s on a matrix that stays in the cache,
-// about what memory delivers, so it could not go faster than memory; this one runs at 70 GB/s, and
-// the 1b model's decode took 15.8 ms a token against 17.6 (bench/RESULTS.md, chapter 12).
+// serve two blocks. The one at a time loop ran at 55 GB/s on a matrix that stays in the cache,
+// barely faster than memory delivers, leaving nothing for the costs around each product; this one
+// runs at 70 GB/s, and the 1b model's decode took 15.8 ms a token against 17.6 (bench/RESULTS.md,
+// chapter 12).
 //
-// GCC 12 reports the undefined upper halves these AVX-512 intrinsics start from as "may be used
-// uninitialized" (GCC bug 105593); they are overwritten.
+// GCC 12's own AVX-512 intrinsics (the conversion, the insert, the final sum) start from undefined
+// registers, which it then reports as "(may be) used uninitialized" (GCC bug 105593); they are
+// overwritten.
 #if defined(__GNUC__) && !defined(__clang__)
 #pragma GCC diagnostic push
 #pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+#pragma GCC diagnostic ignored "-Wuninitialized"
 #endif
 // Blocks b and b + 1's 32 bytes: the first in the low half, the second in the high half.
 VNNI inline __m512i two_blocks(const std::int8_t* first, const std::int8_t* second) {
-  return _mm512_inserti64x4(_mm512_castsi256_si512(load_values(first)), load_values(second), 1);
+  return _mm512_inserti64x4(_mm512_zextsi256_si512(load_values(first)), load_values(second), 1);
 }
 
 // Σ a·b per 4 bytes, signed by signed, as 16 int32 sums. AVX-512 has no vpsignb: |a| is
@@ -120,8 +123,7 @@ VNNI inline __m512i signed_dot_512(__m512i a, __m512i b) {
 
 // `first` in the eight low lanes, `second` in the eight high ones.
 VNNI inline __m512 two_scales(float first, float second) {
-  return _mm512_castpd_ps(_mm512_insertf64x4(_mm512_castps_pd(_mm512_set1_ps(first)),
-                                             _mm256_castps_pd(_mm256_set1_ps(second)), 1));
+  return _mm512_mask_blend_ps(0xFF00, _mm512_set1_ps(first), _mm512_set1_ps(second));
 }
 
 VNNI float dot_q8_0(const BlockQ8_0* w, const ActivationBlock* x, std::int64_t blocks) {
