@@ -1,11 +1,12 @@
 // The blocks of a Llama 4 layer on the GPU: attention, SwiGLU feed-forward, mixture of experts, and
 // the decoder layer that joins them. Each is the twin of a CPU class of chapters 06–08 and is built
-// from that class's weights (views into the checkpoint), which it uploads once, bf16 as stored:
+// from that class's weights (views into the checkpoint), which it uploads once, as stored (bf16, or
+// packed blocks: chapter 12):
 //
 //   GpuAttention     common/layers/attention.hpp     AttentionLayer
 //   GpuFeedForward   common/layers/feed_forward.hpp  FeedForward
-//   GpuMoe           common/layers/moe.hpp           MoeLayer (with the router of
-//   common/layers/moe_router.hpp) GpuDecoderLayer  common/layers/decoder_layer.hpp DecoderLayer
+//   GpuMoe           common/layers/moe.hpp           MoeLayer (its router: moe_router.hpp)
+//   GpuDecoderLayer  common/layers/decoder_layer.hpp DecoderLayer
 //
 // This is plain C++: it calls the kernel wrappers of gpu/*.hpp and never a HIP function, so it
 // compiles with g++ like the CPU code it mirrors. Activations stay on the device from the embedding

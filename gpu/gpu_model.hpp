@@ -3,10 +3,10 @@
 //   ids ── embed_tokens ── layer 0 ── ... ── layer L-1 ── rms_norm ── lm_head ── logits
 //
 // Built from a loaded CPU Model: it reads the model's config and takes every weight from its
-// checkpoint (the same views the CPU layers use) and uploads it once, bf16 as stored. The KV caches
-// of all layers live on the device too, with the CPU's layout and chunk-ring rules
-// (gpu/kv_cache.hpp). After that, a forward pass copies the token ids in and the logits out, and
-// nothing else unless a recorder asks for the intermediate stages.
+// checkpoint (the same views the CPU layers use) and uploads it once, as stored (bf16, or chapter
+// 12's packed blocks). The KV caches of all layers live on the device too, with the CPU's layout
+// and chunk-ring rules (gpu/kv_cache.hpp). After that, a forward pass copies the token ids in and
+// the logits out, and nothing else unless a recorder asks for the intermediate stages.
 //
 // Plain C++ (no HIP types): the kernels are behind the gpu/*.hpp wrappers. With GPU_BACKEND=off, or
 // no usable GPU, the constructor fails with the reason ("no usable GPU: built with
