@@ -1,6 +1,6 @@
-// Chapter 09 benchmarks: the GPU's memory bandwidth, the matrix kernels at Scout's shapes, and the
-// whole model's decode and prefill speed, each judged against the bandwidth measured in the same
-// process.
+// Chapter 09 benchmarks: the GPU's memory bandwidth, the matrix kernels at Scout's shapes (bf16,
+// and chapter 12's Q8_0 and Q4_0), and the whole model's decode and prefill speed, each judged
+// against the bandwidth measured in the same process.
 //
 //   build/bin/bench_gpu                                  everything, on synthetic 100m and 1b
 //   build/bin/bench_gpu --models 100m,1b,scout-layer     also one full-size Scout layer (8.6 GB)
@@ -38,6 +38,7 @@
 #include "gpu/device.hpp"
 #include "gpu/gpu_model.hpp"
 #include "gpu/matmul.hpp"
+#include "gpu/quantized_matmul.hpp"
 
 namespace llama4 {
 namespace {
@@ -132,6 +133,20 @@ std::int64_t copies_past_cache(std::size_t bytes_per_copy, std::size_t l2_bytes)
       std::max<std::size_t>(1, (target + bytes_per_copy - 1) / bytes_per_copy));
 }
 
+// The time of one run of `run_once` (given the run's number): the median of five batches, each
+// about 20 ms and never fewer runs than `copies`, so every batch cycles through all of them. A
+// first guess at the time of one run sizes the batches.
+template <class Run>
+double seconds_per_run(const Run& run_once, std::int64_t copies) {
+  const double guess = gpu::milliseconds_per_run(run_once, static_cast<int>(copies), 3);
+  const int runs = static_cast<int>(std::clamp(
+      std::max(20.0 / std::max(guess, 1e-4), static_cast<double>(copies)), 3.0, 20000.0));
+  std::vector<double> batches;
+  for (int batch = 0; batch < 5; ++batch)
+    batches.push_back(gpu::milliseconds_per_run(run_once, 0, runs));
+  return median(batches) / 1e3;
+}
+
 // linear (W [out, in]) and matmul (W [in, out]) at the shapes of one Scout layer and its LM head.
 // Each run r reads copy r mod `copies` of the weight and the input (see the header); the time is
 // the median of five batches of runs, each batch timed with GPU events after a warm-up pass.
@@ -187,15 +202,7 @@ void bench_kernels(double ceiling, std::size_t l2_bytes) {
           gpu::linear(x, weight, y, rows, shape.in, shape.out);
         }
       };
-      // A first guess at the time of one run sizes the batches: about 20 ms each, and never fewer
-      // runs than copies, so every batch cycles through all of them.
-      const double guess = gpu::milliseconds_per_run(run_once, static_cast<int>(copies), 3);
-      const int runs = static_cast<int>(std::clamp(
-          std::max(20.0 / std::max(guess, 1e-4), static_cast<double>(copies)), 3.0, 20000.0));
-      std::vector<double> batches;
-      for (int batch = 0; batch < 5; ++batch)
-        batches.push_back(gpu::milliseconds_per_run(run_once, 0, runs));
-      const double seconds = median(batches) / 1e3;
+      const double seconds = seconds_per_run(run_once, copies);
       const double flops = 2.0 * static_cast<double>(rows * shape.in * shape.out);
       std::printf("| %s | %lld → %lld | %lld | %lld | %.1f | %.0f | %.0f%% | %.0f |\n", shape.what,
                   static_cast<long long>(shape.in), static_cast<long long>(shape.out),
@@ -204,6 +211,68 @@ void bench_kernels(double ceiling, std::size_t l2_bytes) {
                   100 * static_cast<double>(bytes_per_run) / seconds / ceiling,
                   flops / seconds / 1e9);
       std::fflush(stdout);
+    }
+  }
+  std::printf("\n");
+}
+
+// quantized_linear (chapter 12's blocks) at the shapes of Scout's projections, beside bf16's
+// figures above. The weights are random normal numbers quantized on the host (once; every copy
+// holds the same bytes, at its own address). GB/s counts the packed weight bytes and the f32
+// input and output, as above.
+void bench_quantized_kernels(double ceiling, std::size_t l2_bytes) {
+  struct Shape {
+    const char* what;
+    std::int64_t in, out;
+  };
+  const std::vector<Shape> shapes = {
+      {"q_proj / o_proj", 5120, 5120},
+      {"k_proj / v_proj", 5120, 1024},
+      {"shared expert gate / up", 5120, 8192},
+      {"shared expert down", 8192, 5120},
+  };
+  std::printf(
+      "## Quantized matrix kernels (chapter 12) at Scout's shapes\n\n"
+      "| format | kernel | in → out | rows | copies | µs | GB/s | of bandwidth |\n"
+      "| --- | --- | --- | ---: | ---: | ---: | ---: | ---: |\n");
+  std::mt19937 generator(7);
+  std::normal_distribution<float> normal(0.0f, 0.02f);
+  for (const DType format : {DType::Q8_0, DType::Q4_0}) {
+    for (const Shape& shape : shapes) {
+      Tensor values = Tensor::zeros({shape.out, shape.in});
+      float* data = values.mutable_data<float>();
+      for (std::int64_t i = 0; i < values.numel(); ++i) data[i] = normal(generator);
+      const Tensor packed = values.to(format);
+      const std::size_t weight_bytes = packed.nbytes();
+      for (const std::int64_t rows : {std::int64_t{1}, std::int64_t{32}}) {
+        const std::int64_t x_count = rows * shape.in, y_count = rows * shape.out;
+        const std::size_t bytes_per_run =
+            weight_bytes + static_cast<std::size_t>(x_count + y_count) * sizeof(float);
+        const std::int64_t copies = copies_past_cache(bytes_per_run, l2_bytes);
+        gpu::DeviceBuffer<std::byte> weights(static_cast<std::size_t>(copies) * weight_bytes);
+        for (std::int64_t copy = 0; copy < copies; ++copy) {
+          gpu::copy_to_device(weights.data() + copy * weight_bytes, packed.raw_data(),
+                              weight_bytes);
+        }
+        gpu::DeviceBuffer<float> inputs(static_cast<std::size_t>(copies * x_count));
+        gpu::DeviceBuffer<float> outputs(static_cast<std::size_t>(copies * y_count));
+        gpu::fill_random(inputs.data(), copies * x_count, 200 + rows, 1.0f);
+        const auto run_once = [&](int run) {
+          const std::int64_t copy = run % copies;
+          gpu::quantized_linear(inputs.data() + copy * x_count,
+                                weights.data() + copy * weight_bytes, format,
+                                outputs.data() + copy * y_count, rows, shape.in, shape.out);
+        };
+        const double seconds = seconds_per_run(run_once, copies);
+        const std::string format_name(dtype_name(format));
+        std::printf("| %s | %s | %lld → %lld | %lld | %lld | %.1f | %.0f | %.0f%% |\n",
+                    format_name.c_str(), shape.what, static_cast<long long>(shape.in),
+                    static_cast<long long>(shape.out), static_cast<long long>(rows),
+                    static_cast<long long>(copies), seconds * 1e6,
+                    static_cast<double>(bytes_per_run) / seconds / 1e9,
+                    100 * static_cast<double>(bytes_per_run) / seconds / ceiling);
+        std::fflush(stdout);
+      }
     }
   }
   std::printf("\n");
@@ -260,7 +329,10 @@ int run(const Options& options) {
   std::printf("# GPU benchmarks (chapter 09)\n\n**GPU:** %s. **Date:** %s.\n\n",
               gpu::describe(device).c_str(), today().c_str());
   const double ceiling = measure_bandwidth();
-  if (options.kernels) bench_kernels(ceiling, device.l2_cache);
+  if (options.kernels) {
+    bench_kernels(ceiling, device.l2_cache);
+    bench_quantized_kernels(ceiling, device.l2_cache);
+  }
   if (!options.models.empty()) {
     std::printf(
         "## GpuModel on synthetic models\n\nDecode: %lld tokens one at a time after the prompt, "
