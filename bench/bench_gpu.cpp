@@ -29,6 +29,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/median.hpp"
 #include "common/model/model.hpp"
 #include "common/model/synthetic_model.hpp"
 #include "common/program/command_line.hpp"
@@ -89,13 +90,6 @@ Options parse(int argc, char** argv) {
 
 double now_seconds() {
   return std::chrono::duration<double>(std::chrono::steady_clock::now().time_since_epoch()).count();
-}
-
-// The median of `values` (which it sorts).
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  const std::size_t middle = values.size() / 2;
-  return values.size() % 2 == 1 ? values[middle] : (values[middle - 1] + values[middle]) / 2;
 }
 
 std::string today() {

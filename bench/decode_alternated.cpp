@@ -12,7 +12,6 @@
 // (bench/RESULTS.md, chapter 12).
 //
 // The tokens fed are fixed, not sampled, so every model does the same work at the same positions.
-#include <algorithm>
 #include <chrono>
 #include <cstdio>
 #include <memory>
@@ -20,6 +19,7 @@
 #include <string>
 #include <vector>
 
+#include "bench/median.hpp"
 #include "common/model/inference_session.hpp"
 #include "common/model/model.hpp"
 #include "common/program/command_line.hpp"
@@ -31,11 +31,6 @@ using namespace llama4;
 namespace {
 
 constexpr std::int64_t kPromptTokens = 128;
-
-double median(std::vector<double> values) {
-  std::sort(values.begin(), values.end());
-  return values[values.size() / 2];
-}
 
 }  // namespace
 

@@ -209,11 +209,11 @@ void integer_linear_kernel(const float* x, const Block* weight, const BlockQ4_0x
                 });
 }
 
-// Threads split the output features, as in the bf16 kernel; whole 4 x 4 tiles where there are
-// four rows of x, dot products for the rest. Decode (fewer than four rows) takes kernel v2 where
-// the CPU has it, and so does every Q4_0 product with an interleaved copy (v4). With AVX-512,
-// prefill of Q8_0 and Q4_1 stays on v1: v2 re-reads each weight row for every row of x and lost
-// (0.56x v1 for Q8_0 at 64 rows).
+// Threads share the output features four rows at a time (parallel_rows.hpp), as in the bf16 kernel;
+// whole 4 x 4 tiles where there are four rows of x, dot products for the rest. Decode (fewer than
+// four rows) takes kernel v2 where the CPU has it, and so does every Q4_0 product with an
+// interleaved copy (v4). With AVX-512, prefill of Q8_0 and Q4_1 stays on v1: v2 re-reads each
+// weight row for every row of x and lost (0.56x v1 for Q8_0 at 64 rows).
 //
 // Without AVX-512, v1 is no good at all: its 16-float vectors are two AVX2 registers each, a 4 x 4
 // tile of them does not fit in AVX2's sixteen, and GCC's code for the byte-to-float conversion at
@@ -227,25 +227,37 @@ constexpr bool kDequantizingPrefill = true;
 constexpr bool kDequantizingPrefill = false;
 #endif
 
+// Weight rows o .. o + 3 (fewer at the end) times every row of x, kernel v1: whole 4 x 4 tiles
+// where there are four rows of x, dot products for the rest.
+template <class Block>
+void four_rows_times_x(const float* x, const Block* weight, float* y, std::int64_t rows,
+                       std::int64_t blocks, std::int64_t out, std::int64_t o) {
+  const std::int64_t in = blocks * kQuantBlock;
+  const std::int64_t tiled_rows = rows / 4 * 4;
+  const std::int64_t o_end = std::min(o + 4, out);
+  const bool full_tile = o_end - o == 4;
+  if (full_tile) {
+    for (std::int64_t r = 0; r < tiled_rows; r += 4) tile_4x4(x, weight, y, blocks, out, r, o);
+  }
+  for (std::int64_t oo = o; oo < o_end; ++oo) {
+    for (std::int64_t r = full_tile ? tiled_rows : 0; r < rows; ++r)
+      y[r * out + oo] = dot(x + r * in, weight + oo * blocks, blocks);
+  }
+}
+
 template <class Block>
 void linear_kernel(const float* x, const Block* weight, float* y, std::int64_t rows,
                    std::int64_t in, std::int64_t out, const BlockQ4_0x8* interleaved = nullptr) {
   if ((rows < 4 || interleaved != nullptr || !kDequantizingPrefill) && using_integer_dot())
     return integer_linear_kernel(x, weight, interleaved, y, rows, in, out);
   const std::int64_t blocks = in / kQuantBlock;
-  const std::int64_t tiled_rows = rows / 4 * 4;
-#pragma omp parallel for schedule(static) if (rows * in * out > (1 << 16))
-  for (std::int64_t o = 0; o < out; o += 4) {
-    const std::int64_t o_end = std::min(o + 4, out);
-    const bool full_tile = o_end - o == 4;
-    if (full_tile) {
-      for (std::int64_t r = 0; r < tiled_rows; r += 4) tile_4x4(x, weight, y, blocks, out, r, o);
-    }
-    for (std::int64_t oo = o; oo < o_end; ++oo) {
-      for (std::int64_t r = full_tile ? tiled_rows : 0; r < rows; ++r)
-        y[r * out + oo] = dot(x + r * in, weight + oo * blocks, blocks);
-    }
-  }
+  const std::int64_t quads = (out + 3) / 4;  // groups of four weight rows
+  const std::int64_t quad_bytes = 4 * blocks * static_cast<std::int64_t>(sizeof(Block));
+  parallel_rows(quads, rows_per_chunk(quad_bytes), rows * in * out > (1 << 16),
+                [&](std::int64_t first, std::int64_t last) {
+                  for (std::int64_t quad = first; quad < last; ++quad)
+                    four_rows_times_x(x, weight, y, rows, blocks, out, 4 * quad);
+                });
 }
 
 }  // namespace

@@ -38,18 +38,21 @@ inline std::uint64_t pack(std::uint32_t next, std::uint32_t end) {
   return (static_cast<std::uint64_t>(next) << 32) | end;
 }
 
+inline std::uint32_t next_of(std::uint64_t range) {
+  return static_cast<std::uint32_t>(range >> 32);
+}
+inline std::uint32_t end_of(std::uint64_t range) {
+  return static_cast<std::uint32_t>(range);
+}
 inline std::uint32_t chunks_left(std::uint64_t range) {
-  const auto next = static_cast<std::uint32_t>(range >> 32);
-  const auto end = static_cast<std::uint32_t>(range);
-  return next < end ? end - next : 0;
+  return next_of(range) < end_of(range) ? end_of(range) - next_of(range) : 0;
 }
 
 // Takes one chunk from the front (the owner) or the back (a thief); -1 where none is left.
 inline std::int64_t take(Share& share, bool from_front) {
   std::uint64_t range = share.range.load(std::memory_order_relaxed);
   for (;;) {
-    const auto next = static_cast<std::uint32_t>(range >> 32);
-    const auto end = static_cast<std::uint32_t>(range);
+    const std::uint32_t next = next_of(range), end = end_of(range);
     if (next >= end) return -1;
     const std::uint64_t taken = from_front ? pack(next + 1, end) : pack(next, end - 1);
     if (share.range.compare_exchange_weak(range, taken, std::memory_order_relaxed))
